@@ -1,0 +1,1 @@
+//! AWS Config custom-rule events and configuration items.

@@ -1,0 +1,9 @@
+//! trailwarden's domain: everything the Lambda functions and the CLI do, without AWS SDK types.
+//!
+//! Ports (object store, signer, notifier, config client, resource actuator) are small traits;
+//! their AWS SDK implementations live in [`aws`] behind cargo features so that every binary links
+//! only the SDK crates it uses.
+
+pub mod config;
+pub mod filter;
+pub mod rules;

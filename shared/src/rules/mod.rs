@@ -1,0 +1,1 @@
+//! The Config rule library: one file per rule, registered in this module.
