@@ -1,1 +1,49 @@
-fn main() {}
+//! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
+
+mod trail;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "trailwarden", version, about = "Tamper-evident CloudTrail-compatible audit trail and compliance automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write CloudTrail-format log files exactly as the log-delivery function does.
+    Deliver(trail::DeliverArgs),
+    /// Write the signed, chained digests for the hour ending at --end-time.
+    SignDigest(trail::SignArgs),
+    /// Validate log files and digests (same flags, output and exit codes as `aws cloudtrail validate-logs`, stricter checks).
+    ValidateLogs(trail::ValidateArgs),
+}
+
+fn main() -> ExitCode {
+    trailwarden::telemetry::init_cli();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Deliver(a) => trail::deliver(a).await,
+            Command::SignDigest(a) => trail::sign_digest(a).await,
+            Command::ValidateLogs(a) => trail::validate_logs(a).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

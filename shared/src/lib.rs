@@ -7,3 +7,16 @@
 pub mod config;
 pub mod filter;
 pub mod rules;
+pub mod delivery;
+pub mod digest;
+pub mod gz;
+pub mod layout;
+pub mod record;
+pub mod signer;
+pub mod store;
+pub mod validate;
+pub mod notify;
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod telemetry;

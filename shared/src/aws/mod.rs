@@ -1,0 +1,47 @@
+//! AWS SDK implementations of the ports. Each service sits behind its own cargo feature.
+//! Endpoints come from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables,
+//! so the same binary runs against AWS and against a local emulator.
+
+#[cfg(feature = "aws-kms")]
+pub mod kms;
+#[cfg(feature = "aws-s3")]
+pub mod s3;
+#[cfg(feature = "aws-sns")]
+pub mod sns;
+
+/// Loads the shared SDK configuration (region, credentials, endpoint overrides) from the
+/// environment, as every AWS SDK does.
+pub async fn load_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// True when an endpoint override is set for the service (local emulator): S3 then needs
+/// path-style addressing.
+pub fn endpoint_overridden(service_env: &str) -> bool {
+    let set = |k: &str| std::env::var(k).map(|v| !v.is_empty()).unwrap_or(false);
+    set("AWS_ENDPOINT_URL") || set(&format!("AWS_ENDPOINT_URL_{service_env}"))
+}
+
+/// Converts an SDK timestamp to chrono.
+pub fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// The digest signer the environment asks for: `SIGNING_KEY_ID` (KMS, production) or
+/// `SIGNING_PRIVATE_KEY_PEM` (a PEM key, for local runs).
+#[cfg(feature = "aws-kms")]
+pub async fn signer_from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Box<dyn crate::signer::Signer>, crate::signer::SignerError> {
+    if let Some(id) = get("SIGNING_KEY_ID").filter(|s| !s.is_empty()) {
+        return Ok(Box::new(kms::KmsSigner::from_env(id).await));
+    }
+    if let Some(pem) = get("SIGNING_PRIVATE_KEY_PEM").filter(|s| !s.is_empty()) {
+        return Ok(Box::new(crate::signer::LocalSigner::from_pem(&pem)?));
+    }
+    Err(crate::signer::SignerError::PrivateKey(
+        "set SIGNING_KEY_ID (a KMS RSA_2048 SIGN_VERIFY key) or SIGNING_PRIVATE_KEY_PEM".into(),
+    ))
+}
