@@ -111,6 +111,9 @@ pub(crate) fn timestamp(v: &Value) -> Result<Option<DateTime<Utc>>, String> {
             if let Ok(n) = t.parse::<f64>() {
                 return epoch(n).map(Some).ok_or_else(|| s.clone());
             }
+            if let Some(dt) = python_datetime(t) {
+                return Ok(Some(dt));
+            }
             // "2016-10-06 16:46:16.261" (no zone: UTC)
             chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
                 .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f"))
@@ -124,6 +127,26 @@ pub(crate) fn timestamp(v: &Value) -> Result<Option<DateTime<Utc>>, String> {
             .ok_or_else(|| n.to_string()),
         other => Err(other.to_string()),
     }
+}
+
+/// `datetime.datetime(2020, 4, 22, 13, 13, 17, 718000, tzinfo=tzlocal())`: the Python repr
+/// some RDK sample items carry (written by boto3 users who dumped items with `str`). The zone is
+/// not recoverable and is read as UTC.
+fn python_datetime(t: &str) -> Option<DateTime<Utc>> {
+    let inner = t.strip_prefix("datetime.datetime(")?.strip_suffix(')')?;
+    let nums: Vec<u32> = inner
+        .split(',')
+        .map(str::trim)
+        .take_while(|p| !p.starts_with("tzinfo"))
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let get = |i: usize| nums.get(i).copied().unwrap_or(0);
+    if nums.len() < 3 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(get(0)).ok()?, get(1), get(2))?;
+    let time = chrono::NaiveTime::from_hms_micro_opt(get(3), get(4), get(5), get(6))?;
+    Some(date.and_time(time).and_utc())
 }
 
 fn epoch(n: f64) -> Option<DateTime<Utc>> {
@@ -155,6 +178,15 @@ mod tests {
         assert!(timestamp(&json!(-5)).is_err());
         assert!(timestamp(&json!(1e300)).is_err());
         assert!(timestamp(&json!([1])).is_err());
+        assert_eq!(
+            timestamp(&json!(
+                "datetime.datetime(2020, 4, 22, 13, 13, 17, 718000, tzinfo=tzlocal())"
+            ))
+            .unwrap(),
+            timestamp(&json!("2020-04-22T13:13:17.718Z")).unwrap()
+        );
+        assert!(timestamp(&json!("datetime.datetime(2020, 13, 1)")).is_err());
+        assert!(timestamp(&json!("datetime.datetime(x)")).is_err());
     }
 
     #[test]
