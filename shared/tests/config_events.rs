@@ -495,6 +495,24 @@ async fn scheduled_run_cleans_up_stale_evaluations() {
 }
 
 #[tokio::test]
+async fn cleanup_lookup_failure_does_not_lose_the_evaluations() {
+    let fake = InMemoryConfigClient::new().with_item(sg("sg-a"));
+    fake.fail(
+        op::GET_COMPLIANCE_DETAILS_BY_CONFIG_RULE,
+        PortError::Other("connection reset".into()),
+    );
+    let r = evaluate_event_with(&scheduled("restricted-ssh").to_string(), &fake, &fast())
+        .await
+        .unwrap();
+    assert_eq!(r.evaluations.len(), 1);
+    assert_eq!(fake.put_calls().len(), 1);
+    assert_eq!(
+        r.warnings,
+        ["old evaluations not cleaned up: GetComplianceDetailsByConfigRule failed: connection reset"]
+    );
+}
+
+#[tokio::test]
 async fn test_mode_token() {
     let fake = InMemoryConfigClient::new().with_item(sg("sg-a"));
     let mut ev = scheduled("restricted-ssh");
@@ -664,4 +682,70 @@ async fn report_serialises() {
         v["evaluations"][0]["OrderingTimestamp"],
         "2018-09-07T05:26:45.866Z"
     );
+}
+
+/// Every scalar of every real event's invoking event replaced by odd values: the orchestrator
+/// answers Ok or Err for every rule, never panics.
+#[tokio::test]
+async fn orchestrator_survives_type_confusion() {
+    let files = [
+        SG_EVENT,
+        SCHEDULED,
+        OVERSIZED,
+        "aws-config-rules-test-EC2Instance-public-ip.json",
+        "powertools-awsConfigRuleConfigurationChanged.json",
+        "real-2021-S3Bucket-versioning-suspended-ConfigurationItemChangeNotification.json",
+        "aws-lambda-rust-runtime-fixture-ConfigurationSnapshotDeliveryCompleted.json",
+    ];
+    let odd = [
+        json!(null),
+        json!(-1),
+        json!(""),
+        json!("x"),
+        json!([]),
+        json!({}),
+        json!(true),
+        json!([{}]),
+    ];
+    let fake = InMemoryConfigClient::new().with_item(sg("sg-a"));
+    fake.set_account_data(
+        serde_json::from_value(
+            json!({"trails": [{}], "passwordPolicy": {}, "root": {}, "iamUsers": [{}]}),
+        )
+        .unwrap(),
+    );
+    let mut runs = 0;
+    for f in files {
+        let base = event(f);
+        let inv = invoking(&base);
+        for o in &odd {
+            let mut mangled = inv.clone();
+            mangle(&mut mangled, o, 0);
+            for rule in trailwarden::rules::all() {
+                let ev = with_rule_parameters(
+                    with_invoking(base.clone(), &mangled),
+                    json!({"rule": rule.name()}),
+                );
+                let _ = evaluate_event_with(&ev.to_string(), &fake, &fast()).await;
+                runs += 1;
+            }
+        }
+    }
+    assert_eq!(runs, 7 * 8 * 19);
+}
+
+/// Replaces scalars below the top level (keeping `messageType`) by `with`.
+fn mangle(v: &mut Value, with: &Value, depth: usize) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if k != "messageType" {
+                    mangle(x, with, depth + 1);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| mangle(x, with, depth + 1)),
+        other if depth > 1 => *other = with.clone(),
+        _ => {}
+    }
 }

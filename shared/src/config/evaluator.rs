@@ -8,11 +8,17 @@
 //! * `ScheduledNotification`: resource rules list every resource of their types, fetch them in
 //!   batches of 100 and evaluate each; account rules fetch the account data they declare.
 //!   Resources Config holds an evaluation for that this run did not see are marked
-//!   `NOT_APPLICABLE` (RDK's "clean up old evaluations").
+//!   `NOT_APPLICABLE` (RDK's "clean up old evaluations"); if that lookup fails, the run's own
+//!   evaluations are still sent and the failure is a warning in the [`Report`].
 //! * `ConfigurationSnapshotDeliveryCompleted`: acknowledged, nothing evaluated or sent.
 //!
 //! Evaluations go out in `PutEvaluations` calls of at most 100, with `TestMode` when the result
 //! token is `TESTMODE`. Throttled port calls are retried with exponential backoff.
+//!
+//! A rule's declared [`Trigger`](crate::rules::Trigger) is informational (what to configure in
+//! Config); every message type is handled for every rule, so a change-triggered rule invoked on
+//! a schedule evaluates all its resources, and an account rule invoked by a change re-evaluates
+//! the account.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -307,11 +313,16 @@ pub async fn evaluate_rule_event(
                     .await?;
             }
             match event.config_rule_name.as_deref() {
-                Some(name) => {
-                    let stale = run.stale_evaluations(name, &seen, ordering).await?;
-                    report.stale_cleaned = stale.len();
-                    report.evaluations.extend(stale);
-                }
+                // A failed lookup must not cost the run its evaluations: report it instead.
+                Some(name) => match run.stale_evaluations(name, &seen, ordering).await {
+                    Ok(stale) => {
+                        report.stale_cleaned = stale.len();
+                        report.evaluations.extend(stale);
+                    }
+                    Err(e) => report
+                        .warnings
+                        .push(format!("old evaluations not cleaned up: {e}")),
+                },
                 None => report
                     .warnings
                     .push("no configRuleName in the event: old evaluations not cleaned up".into()),
@@ -471,7 +482,7 @@ impl Run<'_> {
             }
             if attempt < opts.max_attempts {
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(opts.max_delay);
+                delay = delay.saturating_mul(2).min(opts.max_delay);
             }
         }
         warnings.push(format!(
@@ -537,7 +548,7 @@ where
             Err(PortError::Throttled(msg)) if attempt < options.max_attempts => {
                 tracing::warn!(operation, attempt, ?delay, "throttled, retrying: {msg}");
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(options.max_delay);
+                delay = delay.saturating_mul(2).min(options.max_delay);
                 attempt += 1;
             }
             Err(source) => return Err(ConfigError::Port { operation, source }),
