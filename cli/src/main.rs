@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "trailwarden", version, about = "Tamper-evident CloudTrail-compatible audit trail and compliance automation")]
+#[command(
+    name = "trailwarden",
+    version,
+    about = "Tamper-evident CloudTrail-compatible audit trail and compliance automation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,7 +29,10 @@ enum Command {
 fn main() -> ExitCode {
     trailwarden::telemetry::init_cli();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -41,29 +41,46 @@ fn read_input(path: &str) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + 
         std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
     };
     if trailwarden::gz::is_gzip(&data) {
-        return Ok(trailwarden::gz::decompress(&data, trailwarden::gz::DEFAULT_MAX_DECOMPRESSED)
-            .map_err(|e| format!("{path}: {e}"))?);
+        return Ok(
+            trailwarden::gz::decompress(&data, trailwarden::gz::DEFAULT_MAX_DECOMPRESSED)
+                .map_err(|e| format!("{path}: {e}"))?,
+        );
     }
     Ok(data)
 }
 
 /// Splits an input into messages: a JSON document is one message; otherwise one per line (NDJSON).
-fn to_messages(path: &str, data: Vec<u8>) -> Result<Vec<Message>, Box<dyn std::error::Error + Send + Sync>> {
+fn to_messages(
+    path: &str,
+    data: Vec<u8>,
+) -> Result<Vec<Message>, Box<dyn std::error::Error + Send + Sync>> {
     let text = String::from_utf8(data).map_err(|_| format!("{path}: not UTF-8 text"))?;
     let id_base = trailwarden::digest::sha256_hex(text.as_bytes());
     if serde_json::from_str::<&serde_json::value::RawValue>(&text).is_ok() {
-        return Ok(vec![Message { id: id_base, body: text, sent: None }]);
+        return Ok(vec![Message {
+            id: id_base,
+            body: text,
+            sent: None,
+        }]);
     }
     Ok(text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| Message { id: format!("{id_base}-{i:08}"), body: l.to_string(), sent: None })
+        .map(|(i, l)| Message {
+            id: format!("{id_base}-{i:08}"),
+            body: l.to_string(),
+            sent: None,
+        })
         .collect())
 }
 
 pub async fn deliver(a: DeliverArgs) -> CliResult {
-    let location = TrailLocation::new(&a.s3_bucket, a.s3_prefix.as_deref(), a.organization_id.as_deref())?;
+    let location = TrailLocation::new(
+        &a.s3_bucket,
+        a.s3_prefix.as_deref(),
+        a.organization_id.as_deref(),
+    )?;
     let mut cfg = DeliveryConfig::new(location);
     cfg.selection = Selection::from_env_with(&trailwarden::telemetry::env)?;
     let sse = a.sse_kms_key_id.clone().map(Sse::Kms).unwrap_or(Sse::S3);
@@ -78,7 +95,12 @@ pub async fn deliver(a: DeliverArgs) -> CliResult {
             writeln!(out, "{}", f.key)?;
         }
         for q in &report.quarantined {
-            eprintln!("{path}: input quarantined at s3://{}/{}: {}", a.s3_bucket, q.key, q.reasons.join("; "));
+            eprintln!(
+                "{path}: input quarantined at s3://{}/{}: {}",
+                a.s3_bucket,
+                q.key,
+                q.reasons.join("; ")
+            );
         }
         if !report.failed_message_ids.is_empty() {
             eprintln!("{path}: {} file(s) could not be written; run again to retry (writes are idempotent)", report.failed_message_ids.len());
@@ -99,7 +121,11 @@ pub struct SignArgs {
     #[arg(long)]
     trail_arn: String,
     /// PEM private key (PKCS#1 or PKCS#8).
-    #[arg(long, conflicts_with = "kms_key_id", required_unless_present = "kms_key_id")]
+    #[arg(
+        long,
+        conflicts_with = "kms_key_id",
+        required_unless_present = "kms_key_id"
+    )]
     private_key: Option<String>,
     /// KMS key (RSA_2048, SIGN_VERIFY).
     #[arg(long)]
@@ -111,24 +137,41 @@ pub struct SignArgs {
 
 fn time_arg(s: &str) -> Result<DateTime<Utc>, String> {
     parse_time(s)
-        .or_else(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|n| n.and_utc()))
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|n| n.and_utc())
+        })
         .ok_or_else(|| format!("{s:?} is not a time (use 2024-05-01T13:00:00Z)"))
 }
 
 pub async fn sign_digest(a: SignArgs) -> CliResult {
-    let location = TrailLocation::new(&a.s3_bucket, a.s3_prefix.as_deref(), a.organization_id.as_deref())?;
+    let location = TrailLocation::new(
+        &a.s3_bucket,
+        a.s3_prefix.as_deref(),
+        a.organization_id.as_deref(),
+    )?;
     let trail = TrailArn::parse(&a.trail_arn)?;
     let end = match &a.end_time {
         Some(t) => time_arg(t)?,
         None => Utc::now(),
     };
     let signer: Box<dyn Signer> = match (&a.private_key, &a.kms_key_id) {
-        (Some(p), _) => Box::new(LocalSigner::from_pem(&std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?)?),
+        (Some(p), _) => Box::new(LocalSigner::from_pem(
+            &std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?,
+        )?),
         (None, Some(k)) => Box::new(trailwarden::aws::kms::KmsSigner::from_env(k.clone()).await),
         (None, None) => return Err("--private-key or --kms-key-id is required".into()),
     };
     let store = S3Store::from_env(Sse::S3).await;
-    let signed = sign_all(&store, signer.as_ref(), &SignerConfig::new(location, trail), end).await?;
+    let signed = sign_all(
+        &store,
+        signer.as_ref(),
+        &SignerConfig::new(location, trail),
+        end,
+    )
+    .await?;
     for s in signed {
         println!("{}", s.key);
     }
@@ -186,12 +229,23 @@ pub async fn validate_logs(a: ValidateArgs) -> CliResult {
     }
     let mut keys = Vec::new();
     for p in &a.public_key {
-        keys.extend(read_public_keys(&std::fs::read(p).map_err(|e| format!("cannot read {p}: {e}"))?)?);
+        keys.extend(read_public_keys(
+            &std::fs::read(p).map_err(|e| format!("cannot read {p}: {e}"))?,
+        )?);
     }
     if let Some(k) = &a.kms_key_id {
-        keys.push(trailwarden::aws::kms::KmsSigner::from_env(k.clone()).await.public_key().await?);
+        keys.push(
+            trailwarden::aws::kms::KmsSigner::from_env(k.clone())
+                .await
+                .public_key()
+                .await?,
+        );
     }
-    let location = TrailLocation::new(&a.s3_bucket, a.s3_prefix.as_deref(), a.organization_id.as_deref())?;
+    let location = TrailLocation::new(
+        &a.s3_bucket,
+        a.s3_prefix.as_deref(),
+        a.organization_id.as_deref(),
+    )?;
     let mut req = ValidateRequest::new(trail, location, start, end, keys);
     if let Some(acct) = &a.account_id {
         req.account_id = trailwarden::layout::check_account_id(acct)?.to_string();
@@ -205,7 +259,11 @@ pub async fn validate_logs(a: ValidateArgs) -> CliResult {
             let total = total.max(done).max(1);
             let width = 30;
             let filled = done * width / total;
-            eprint!("\r[{}{}] {done}/{total} files", "#".repeat(filled), " ".repeat(width - filled));
+            eprint!(
+                "\r[{}{}] {done}/{total} files",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
             if done == total {
                 eprint!("\r{}\r", " ".repeat(width + 30));
             }

@@ -65,7 +65,11 @@ pub enum ConfigError {
     Layout(#[from] LayoutError),
 }
 
-fn env_bool(get: &dyn Fn(&str) -> Option<String>, name: &str, default: bool) -> Result<bool, ConfigError> {
+fn env_bool(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, ConfigError> {
     match get(name).as_deref().map(str::trim) {
         None | Some("") => Ok(default),
         Some("true") | Some("True") | Some("TRUE") => Ok(true),
@@ -157,7 +161,9 @@ impl DeliveryConfig {
     /// Reads `TRAIL_BUCKET`, `S3_KEY_PREFIX`, `ORGANIZATION_ID`, `SSE_KMS_KEY_ID`, `GZIP_LEVEL`
     /// and the selection variables.
     pub fn from_env_with(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let bucket = get("TRAIL_BUCKET").filter(|b| !b.is_empty()).ok_or(ConfigError::Missing("TRAIL_BUCKET"))?;
+        let bucket = get("TRAIL_BUCKET")
+            .filter(|b| !b.is_empty())
+            .ok_or(ConfigError::Missing("TRAIL_BUCKET"))?;
         let location = TrailLocation::new(
             &bucket,
             get("S3_KEY_PREFIX").as_deref(),
@@ -165,13 +171,15 @@ impl DeliveryConfig {
         )?;
         let gzip_level = match get("GZIP_LEVEL").as_deref().map(str::trim) {
             None | Some("") => 6,
-            Some(v) => v.parse::<u32>().ok().filter(|l| (1..=9).contains(l)).ok_or_else(|| {
-                ConfigError::Invalid {
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=9).contains(l))
+                .ok_or_else(|| ConfigError::Invalid {
                     name: "GZIP_LEVEL".into(),
                     value: v.into(),
                     expected: "a number from 1 to 9",
-                }
-            })?,
+                })?,
         };
         Ok(Self {
             location,
@@ -240,7 +248,10 @@ struct Group<'a> {
 pub fn parse_messages(msgs: &[Message]) -> Vec<(Vec<Record>, Vec<String>)> {
     msgs.iter()
         .map(|m| match parse_body(&m.body) {
-            Ok(p) => (p.records, p.rejected.iter().map(RecordError::to_string).collect()),
+            Ok(p) => (
+                p.records,
+                p.rejected.iter().map(RecordError::to_string).collect(),
+            ),
             Err(e) => (Vec::new(), vec![e.to_string()]),
         })
         .collect()
@@ -296,7 +307,11 @@ pub fn prepare_files(
             .or(g.newest_event)
             .unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default());
         let key = cfg.location.log_key(account, region, delivered, &unique);
-        let total: usize = g.entries.iter().map(|(_, _, r)| r.raw.get().len() + 1).sum();
+        let total: usize = g
+            .entries
+            .iter()
+            .map(|(_, _, r)| r.raw.get().len() + 1)
+            .sum();
         let mut json = Vec::with_capacity(total + 16);
         json.extend_from_slice(b"{\"Records\":[");
         for (n, (_, _, r)) in g.entries.iter().enumerate() {
@@ -320,13 +335,22 @@ pub fn prepare_files(
 
 fn base62_16(hash: &[u8]) -> String {
     const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    hash.iter().take(16).map(|b| A[(*b as usize) % 62] as char).collect()
+    hash.iter()
+        .take(16)
+        .map(|b| A[(*b as usize) % 62] as char)
+        .collect()
 }
 
 fn sanitize_id(id: &str) -> String {
     let s: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(128)
         .collect();
     if s.is_empty() {
@@ -359,7 +383,11 @@ pub async fn deliver_batch(
         report.records_rejected += reasons.len();
         let key = format!(
             "{}trailwarden-quarantine/{}/{}.json",
-            if cfg.location.prefix.is_empty() { String::new() } else { format!("{}/", cfg.location.prefix) },
+            if cfg.location.prefix.is_empty() {
+                String::new()
+            } else {
+                format!("{}/", cfg.location.prefix)
+            },
             now.format("%Y/%m/%d"),
             sanitize_id(&m.id)
         );
@@ -403,11 +431,19 @@ pub async fn deliver_batch(
         match res {
             Ok(_) => {
                 report.records_delivered += records;
-                report.files.push(DeliveredFile { key, records, created: true });
+                report.files.push(DeliveredFile {
+                    key,
+                    records,
+                    created: true,
+                });
             }
             Err(StoreError::AlreadyExists { .. }) => {
                 report.records_delivered += records;
-                report.files.push(DeliveredFile { key, records, created: false });
+                report.files.push(DeliveredFile {
+                    key,
+                    records,
+                    created: false,
+                });
             }
             Err(e) => {
                 tracing::error!(key = %key, error = %e, messages = ids.len(), "log file write failed; its messages will be retried");
@@ -428,15 +464,29 @@ mod tests {
     use super::*;
 
     fn rec(account: &str, region: &str, t: &str, extra: &str) -> String {
-        format!(r#"{{"eventTime":"{t}","awsRegion":"{region}","recipientAccountId":"{account}","eventSource":"s3.amazonaws.com","readOnly":true{extra}}}"#)
+        format!(
+            r#"{{"eventTime":"{t}","awsRegion":"{region}","recipientAccountId":"{account}","eventSource":"s3.amazonaws.com","readOnly":true{extra}}}"#
+        )
     }
 
     #[test]
     fn deterministic_regardless_of_batch_order() {
         let cfg = DeliveryConfig::new(TrailLocation::new("b", None, None).unwrap());
-        let a = Message { id: "a".into(), body: rec("111122223333", "us-east-1", "2024-01-01T00:00:00Z", ""), sent: None };
-        let b = Message { id: "b".into(), body: rec("111122223333", "us-east-1", "2024-01-01T00:01:00Z", ""), sent: None };
-        let c = Message { id: "c".into(), body: rec("111122223333", "eu-west-1", "2024-01-01T00:01:00Z", ""), sent: None };
+        let a = Message {
+            id: "a".into(),
+            body: rec("111122223333", "us-east-1", "2024-01-01T00:00:00Z", ""),
+            sent: None,
+        };
+        let b = Message {
+            id: "b".into(),
+            body: rec("111122223333", "us-east-1", "2024-01-01T00:01:00Z", ""),
+            sent: None,
+        };
+        let c = Message {
+            id: "c".into(),
+            body: rec("111122223333", "eu-west-1", "2024-01-01T00:01:00Z", ""),
+            sent: None,
+        };
         let m1 = vec![a.clone(), b.clone(), c.clone()];
         let m2 = vec![c, b, a];
         let (f1, _) = prepare_files(&cfg, &m1, &parse_messages(&m1));
@@ -446,24 +496,37 @@ mod tests {
             assert_eq!(x.key, y.key);
             assert_eq!(x.gzip, y.gzip);
         }
-        assert!(f1[1].key.contains("/us-east-1/2024/01/01/111122223333_CloudTrail_us-east-1_20240101T0001Z_"));
+        assert!(f1[1]
+            .key
+            .contains("/us-east-1/2024/01/01/111122223333_CloudTrail_us-east-1_20240101T0001Z_"));
     }
 
     #[test]
     fn selection_filters() {
         let get = |k: &str| match k {
             "READ_WRITE_TYPE" => Some("WriteOnly".to_string()),
-            "EXCLUDE_MANAGEMENT_EVENT_SOURCES" => Some("kms.amazonaws.com, rdsdata.amazonaws.com".into()),
+            "EXCLUDE_MANAGEMENT_EVENT_SOURCES" => {
+                Some("kms.amazonaws.com, rdsdata.amazonaws.com".into())
+            }
             _ => None,
         };
         let s = Selection::from_env_with(&get).unwrap();
         let parse = |b: &str| crate::record::parse_body(b).unwrap().records.remove(0);
-        assert!(!s.selects(&parse(&rec("111122223333", "us-east-1", "2024-01-01T00:00:00Z", ""))));
-        let w = rec("111122223333", "us-east-1", "2024-01-01T00:00:00Z", "").replace("true", "false");
+        assert!(!s.selects(&parse(&rec(
+            "111122223333",
+            "us-east-1",
+            "2024-01-01T00:00:00Z",
+            ""
+        ))));
+        let w =
+            rec("111122223333", "us-east-1", "2024-01-01T00:00:00Z", "").replace("true", "false");
         assert!(s.selects(&parse(&w)));
         let kms = w.replace("s3.amazonaws.com", "kms.amazonaws.com");
         assert!(!s.selects(&parse(&kms)));
         let bad = |k: &str| (k == "READ_WRITE_TYPE").then(|| "Sometimes".to_string());
-        assert!(Selection::from_env_with(&bad).unwrap_err().to_string().contains("All, ReadOnly or WriteOnly"));
+        assert!(Selection::from_env_with(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("All, ReadOnly or WriteOnly"));
     }
 }

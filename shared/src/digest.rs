@@ -9,7 +9,10 @@ use sha2::{Digest as _, Sha256};
 use thiserror::Error;
 
 use crate::gz;
-use crate::layout::{check_account_id, check_region, digest_key_time, format_time, parse_time, LayoutError, TrailArn, TrailLocation};
+use crate::layout::{
+    check_account_id, check_region, digest_key_time, format_time, parse_time, LayoutError,
+    TrailArn, TrailLocation,
+};
 use crate::signer::{Signer, SignerError};
 use crate::store::{ObjectStore, Put, StoreError};
 
@@ -234,7 +237,8 @@ pub async fn sign_chain(
             return Ok(Vec::new());
         }
         Some(p) => {
-            let first = (p.end + Duration::hours(1)).max(end - Duration::hours(MAX_BACKFILL_HOURS - 1));
+            let first =
+                (p.end + Duration::hours(1)).max(end - Duration::hours(MAX_BACKFILL_HOURS - 1));
             let mut t = hour_end(first);
             while t <= end {
                 hours.push(t);
@@ -249,7 +253,17 @@ pub async fn sign_chain(
             Some(p) if p.end < h => p.end.max(h - Duration::hours(1)),
             _ => h - Duration::hours(1),
         };
-        let signed = sign_one(store, signer, cfg, account, region, start, h, previous.as_ref()).await?;
+        let signed = sign_one(
+            store,
+            signer,
+            cfg,
+            account,
+            region,
+            start,
+            h,
+            previous.as_ref(),
+        )
+        .await?;
         previous = Some(read_previous(store, cfg, &signed.key).await?);
         out.push(signed);
     }
@@ -280,7 +294,9 @@ async fn sign_one(
             if !l.key.ends_with(".json.gz") {
                 continue;
             }
-            let Some(modified) = l.last_modified else { continue };
+            let Some(modified) = l.last_modified else {
+                continue;
+            };
             if modified >= start && modified < end {
                 logs.push(l.key);
             }
@@ -461,7 +477,8 @@ async fn read_previous(
     };
     let obj = store.get(bucket, key).await?;
     let data = gz::decompress(&obj.body, 64 << 20).map_err(|e| bad(e.to_string()))?;
-    let d: DigestFile = serde_json::from_slice(&data).map_err(|e| bad(format!("not a digest: {e}")))?;
+    let d: DigestFile =
+        serde_json::from_slice(&data).map_err(|e| bad(format!("not a digest: {e}")))?;
     let signature = obj
         .metadata
         .get("signature")

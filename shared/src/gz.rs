@@ -27,10 +27,10 @@ pub enum GzError {
 /// Compresses with a fixed header (mtime 0, no name, OS 255) so the output depends only on the
 /// input and the level.
 pub fn compress(data: &[u8], level: u32) -> Vec<u8> {
-    let mut enc = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::with_capacity(data.len() / 8 + 64), Compression::new(level.min(9)));
+    let mut enc = GzBuilder::new().mtime(0).operating_system(255).write(
+        Vec::with_capacity(data.len() / 8 + 64),
+        Compression::new(level.min(9)),
+    );
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(data);
     enc.finish().unwrap_or_default()
@@ -39,11 +39,7 @@ pub fn compress(data: &[u8], level: u32) -> Vec<u8> {
 /// Decompresses the first gzip member, feeding the decompressed bytes to `sink` in chunks.
 /// Fails on corrupt or truncated input, on any data after the first member, and when more than
 /// `max` bytes come out.
-pub fn decompress_with(
-    data: &[u8],
-    max: u64,
-    mut sink: impl FnMut(&[u8]),
-) -> Result<u64, GzError> {
+pub fn decompress_with(data: &[u8], max: u64, mut sink: impl FnMut(&[u8])) -> Result<u64, GzError> {
     let mut dec = GzDecoder::new(data);
     let mut buf = vec![0u8; 64 * 1024];
     let mut total: u64 = 0;
@@ -105,10 +101,16 @@ mod tests {
         let mut a = compress(b"hello", 6);
         let whole = a.clone();
         a.extend_from_slice(&compress(b"extra", 6));
-        assert!(matches!(decompress(&a, u64::MAX), Err(GzError::TrailingData)));
+        assert!(matches!(
+            decompress(&a, u64::MAX),
+            Err(GzError::TrailingData)
+        ));
         let mut junk = whole.clone();
         junk.push(0);
-        assert!(matches!(decompress(&junk, u64::MAX), Err(GzError::TrailingData)));
+        assert!(matches!(
+            decompress(&junk, u64::MAX),
+            Err(GzError::TrailingData)
+        ));
         let cut = &whole[..whole.len() - 5];
         assert!(matches!(decompress(cut, u64::MAX), Err(GzError::Truncated)));
         assert!(decompress(b"not gzip at all", u64::MAX).is_err());

@@ -12,7 +12,9 @@ pub enum LayoutError {
     AccountId(String),
     #[error("invalid region {0:?}: expected a region name such as us-east-1")]
     Region(String),
-    #[error("invalid organization id {0:?}: expected o- followed by 10-32 lowercase letters or digits")]
+    #[error(
+        "invalid organization id {0:?}: expected o- followed by 10-32 lowercase letters or digits"
+    )]
     OrganizationId(String),
     #[error("invalid key prefix {0:?}: {1}")]
     Prefix(String, &'static str),
@@ -84,7 +86,10 @@ pub fn check_prefix(s: &str) -> Result<String, LayoutError> {
     if trimmed.len() > 200 {
         return Err(LayoutError::Prefix(s.into(), "longer than 200 characters"));
     }
-    if !trimmed.bytes().all(|b| (0x21..0x7f).contains(&b) && b != b'\\') {
+    if !trimmed
+        .bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && b != b'\\')
+    {
         return Err(LayoutError::Prefix(
             s.into(),
             "only printable ASCII without spaces or backslashes is allowed",
@@ -198,7 +203,10 @@ impl TrailLocation {
 
     /// `[prefix/]AWSLogs/[o-id/]<acct>/CloudTrail-Digest/<region>/`
     pub fn digest_region_prefix(&self, account: &str, region: &str) -> String {
-        format!("{}{account}/CloudTrail-Digest/{region}/", self.awslogs_root())
+        format!(
+            "{}{account}/CloudTrail-Digest/{region}/",
+            self.awslogs_root()
+        )
     }
 
     /// Date folder `YYYY/MM/DD/` under a region prefix.
@@ -300,7 +308,9 @@ mod tests {
             "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"
         );
         assert_eq!(
-            log_key_time("x/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"),
+            log_key_time(
+                "x/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz"
+            ),
             Some(t)
         );
     }
@@ -308,7 +318,8 @@ mod tests {
     #[test]
     fn org_and_prefix_layout() {
         let loc = TrailLocation::new("b", Some("/audit/trail/"), Some("o-abcdefghij")).unwrap();
-        let trail = TrailArn::parse("arn:aws:cloudtrail:us-east-1:111122223333:trail/my-trail").unwrap();
+        let trail =
+            TrailArn::parse("arn:aws:cloudtrail:us-east-1:111122223333:trail/my-trail").unwrap();
         let t = Utc.with_ymd_and_hms(2024, 5, 1, 13, 0, 0).unwrap();
         let k = loc.digest_key("111122223333", "eu-west-1", &trail, t);
         assert_eq!(k, "audit/trail/AWSLogs/o-abcdefghij/111122223333/CloudTrail-Digest/eu-west-1/2024/05/01/111122223333_CloudTrail-Digest_eu-west-1_my-trail_us-east-1_20240501T130000Z.json.gz");
@@ -317,13 +328,32 @@ mod tests {
 
     #[test]
     fn injection_attempts_are_rejected() {
-        for bad in ["../111122223333", "11112222333", "1111222233334", "111122223333/", ""] {
+        for bad in [
+            "../111122223333",
+            "11112222333",
+            "1111222233334",
+            "111122223333/",
+            "",
+        ] {
             assert!(check_account_id(bad).is_err(), "{bad}");
         }
-        for bad in ["us-east-1/..", "../us-east-1", "us-east", "US-EAST-1", "us--1", "-us-east-1", "us-east-1 "] {
+        for bad in [
+            "us-east-1/..",
+            "../us-east-1",
+            "us-east",
+            "US-EAST-1",
+            "us--1",
+            "-us-east-1",
+            "us-east-1 ",
+        ] {
             assert!(check_region(bad).is_err(), "{bad}");
         }
-        for ok in ["us-east-1", "us-gov-west-1", "ap-southeast-5", "eu-isoe-west-1"] {
+        for ok in [
+            "us-east-1",
+            "us-gov-west-1",
+            "ap-southeast-5",
+            "eu-isoe-west-1",
+        ] {
             assert!(check_region(ok).is_ok(), "{ok}");
         }
         for bad in ["a/../b", "a//b", "./a", "a b", "a\\b", "AWSLogs/x"] {

@@ -5,18 +5,20 @@
 //! only the SDK crates it uses.
 
 pub mod config;
-pub mod filter;
-pub mod rules;
 pub mod delivery;
 pub mod digest;
+pub mod filter;
 pub mod gz;
 pub mod layout;
+pub mod notify;
 pub mod record;
+pub mod rules;
 pub mod signer;
 pub mod store;
 pub mod validate;
-pub mod notify;
 
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod telemetry;
+#[cfg(feature = "testkit")]
+pub mod testkit;

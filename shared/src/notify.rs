@@ -21,7 +21,13 @@ pub trait Notifier: Send + Sync {
 /// Trims a subject to what SNS accepts (ASCII printable, at most 100 characters).
 pub fn sns_subject(s: &str) -> String {
     s.chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { ' ' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                ' '
+            }
+        })
         .take(MAX_SUBJECT_CHARS)
         .collect()
 }

@@ -342,14 +342,25 @@ mod tests {
 
     #[test]
     fn bad_bodies_are_reported() {
-        assert!(matches!(parse_body("not json"), Err(RecordError::NotJson(_))));
+        assert!(matches!(
+            parse_body("not json"),
+            Err(RecordError::NotJson(_))
+        ));
         assert!(matches!(parse_body(""), Err(RecordError::NotJson(_))));
-        assert!(matches!(parse_body("42"), Err(RecordError::NotObjectOrArray(_))));
-        assert!(matches!(parse_body(&REC[..40]), Err(RecordError::NotJson(_))));
+        assert!(matches!(
+            parse_body("42"),
+            Err(RecordError::NotObjectOrArray(_))
+        ));
+        assert!(matches!(
+            parse_body(&REC[..40]),
+            Err(RecordError::NotJson(_))
+        ));
         let p = parse_body(&format!(r#"[{REC}, 5, "x", {{"eventTime":"nope"}}, {{"eventTime":"2023-07-10T11:45:00Z","awsRegion":"../../x","recipientAccountId":"218007301253"}}]"#)).unwrap();
         assert_eq!(p.records.len(), 1);
         assert_eq!(p.rejected.len(), 4);
-        assert!(p.rejected[0].to_string().contains("record #1 is not a JSON object"));
+        assert!(p.rejected[0]
+            .to_string()
+            .contains("record #1 is not a JSON object"));
         assert!(p.rejected[3].to_string().contains("invalid region"));
     }
 

@@ -110,7 +110,11 @@ impl PublicKey {
 
     /// The PKCS#1 DER as base64 (CloudTrail's `ListPublicKeys` `Value`).
     pub fn pkcs1_base64(&self) -> String {
-        let der = self.key.to_pkcs1_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+        let der = self
+            .key
+            .to_pkcs1_der()
+            .map(|d| d.as_bytes().to_vec())
+            .unwrap_or_default();
         base64::engine::general_purpose::STANDARD.encode(der)
     }
 }
@@ -128,10 +132,9 @@ pub fn read_public_keys(data: &[u8]) -> Result<Vec<PublicKey>, SignerError> {
             .ok_or_else(|| SignerError::PublicKey("JSON without PublicKeyList".into()))?;
         let mut out = Vec::new();
         for item in list {
-            let value = item
-                .get("Value")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| SignerError::PublicKey("PublicKeyList entry without Value".into()))?;
+            let value = item.get("Value").and_then(|v| v.as_str()).ok_or_else(|| {
+                SignerError::PublicKey("PublicKeyList entry without Value".into())
+            })?;
             let der = base64::engine::general_purpose::STANDARD
                 .decode(value)
                 .map_err(|e| SignerError::PublicKey(format!("Value is not base64: {e}")))?;
@@ -214,10 +217,17 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
         let mut n = 0;
-        for item in v.as_array().or_else(|| v.get("keys").and_then(|k| k.as_array())).into_iter().flatten() {
+        for item in v
+            .as_array()
+            .or_else(|| v.get("keys").and_then(|k| k.as_array()))
+            .into_iter()
+            .flatten()
+        {
             let value = item["Value"].as_str().unwrap();
             let fp = item["Fingerprint"].as_str().unwrap();
-            let der = base64::engine::general_purpose::STANDARD.decode(value).unwrap();
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .unwrap();
             let k = PublicKey::from_der(&der).unwrap();
             assert!(k.matches_fingerprint(fp), "{fp}");
             assert_eq!(k.bits(), 2048);

@@ -110,7 +110,13 @@ impl MemoryStore {
         self.lock().remove(&(bucket.into(), key.into())).is_some()
     }
     /// Replaces an object's body and metadata directly (tampering in tests).
-    pub fn overwrite(&self, bucket: &str, key: &str, body: Vec<u8>, metadata: HashMap<String, String>) {
+    pub fn overwrite(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        metadata: HashMap<String, String>,
+    ) {
         let mut g = self.lock();
         let now = self.clock();
         g.insert(
@@ -199,8 +205,7 @@ impl ObjectStore for MemoryStore {
         start_after: Option<&str>,
     ) -> Result<Vec<Listed>, StoreError> {
         let g = self.lock();
-        Ok(g
-            .range((bucket.to_string(), prefix.to_string())..)
+        Ok(g.range((bucket.to_string(), prefix.to_string())..)
             .take_while(|((b, k), _)| b == bucket && k.starts_with(prefix))
             .filter(|((_, k), _)| start_after.is_none_or(|s| k.as_str() > s))
             .map(|((_, k), (o, _))| Listed {
@@ -213,7 +218,10 @@ impl ObjectStore for MemoryStore {
 
     async fn list_dirs(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
         let listed = self.list(bucket, prefix, None).await?;
-        Ok(common_prefixes(prefix, listed.iter().map(|l| l.key.as_str())))
+        Ok(common_prefixes(
+            prefix,
+            listed.iter().map(|l| l.key.as_str()),
+        ))
     }
 }
 
@@ -246,7 +254,10 @@ impl DirStore {
         Self { root: root.into() }
     }
     fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
-        if key.split('/').any(|s| s == ".." || s == ".") || bucket.contains('/') || bucket.contains("..") {
+        if key.split('/').any(|s| s == ".." || s == ".")
+            || bucket.contains('/')
+            || bucket.contains("..")
+        {
             return Err(StoreError::AccessDenied {
                 bucket: bucket.into(),
                 key: key.into(),
@@ -318,7 +329,9 @@ impl ObjectStore for DirStore {
                     stack.push(p);
                     continue;
                 }
-                let Ok(rel) = p.strip_prefix(&base) else { continue };
+                let Ok(rel) = p.strip_prefix(&base) else {
+                    continue;
+                };
                 let key = rel.to_string_lossy().replace('\\', "/");
                 if key.ends_with(".metadata.json") || !key.starts_with(prefix) {
                     continue;
@@ -330,7 +343,9 @@ impl ObjectStore for DirStore {
                 out.push(Listed {
                     key,
                     size: md.as_ref().map(|m| m.len()).unwrap_or(0),
-                    last_modified: md.and_then(|m| m.modified().ok()).map(DateTime::<Utc>::from),
+                    last_modified: md
+                        .and_then(|m| m.modified().ok())
+                        .map(DateTime::<Utc>::from),
                 });
             }
         }
@@ -340,6 +355,9 @@ impl ObjectStore for DirStore {
 
     async fn list_dirs(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
         let listed = self.list(bucket, prefix, None).await?;
-        Ok(common_prefixes(prefix, listed.iter().map(|l| l.key.as_str())))
+        Ok(common_prefixes(
+            prefix,
+            listed.iter().map(|l| l.key.as_str()),
+        ))
     }
 }

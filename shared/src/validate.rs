@@ -15,7 +15,9 @@ use sha2::{Digest as _, Sha256};
 
 use crate::digest::{data_to_sign, DigestFile, SIGNATURE_ALGORITHM};
 use crate::gz;
-use crate::layout::{digest_key_time, format_time, log_key_time, parse_time, TrailArn, TrailLocation};
+use crate::layout::{
+    digest_key_time, format_time, log_key_time, parse_time, TrailArn, TrailLocation,
+};
 use crate::signer::{PublicKey, MIN_KEY_BITS};
 use crate::store::{ObjectStore, StoreError};
 
@@ -35,12 +37,22 @@ pub struct ValidateRequest {
     /// A digest is expected every hour; one missing for longer than an hour plus this grace
     /// before the end time is reported as deleted.
     pub newest_grace: Duration,
+    /// The time the validation considers current: a digest is due once its hour plus the grace
+    /// has passed, and a log file must be listed once it was written more than an hour plus the
+    /// grace before it (default: the real clock).
+    pub now: DateTime<Utc>,
     /// Called with (files done, files known) as work completes (the CLI's progress bar).
     pub progress: Option<Arc<dyn Fn(usize, usize) + Send + Sync>>,
 }
 
 impl ValidateRequest {
-    pub fn new(trail: TrailArn, location: TrailLocation, start: DateTime<Utc>, end: DateTime<Utc>, keys: Vec<PublicKey>) -> Self {
+    pub fn new(
+        trail: TrailArn,
+        location: TrailLocation,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        keys: Vec<PublicKey>,
+    ) -> Self {
         Self {
             account_id: trail.account_id.clone(),
             source_region: trail.home_region.clone(),
@@ -52,6 +64,7 @@ impl ValidateRequest {
             concurrency: 32,
             max_log_bytes: gz::DEFAULT_MAX_DECOMPRESSED,
             newest_grace: Duration::minutes(30),
+            now: Utc::now(),
             progress: None,
         }
     }
@@ -67,8 +80,17 @@ pub enum FileKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
 pub enum Event {
-    Valid { kind: FileKind, bucket: String, key: String },
-    Invalid { kind: FileKind, bucket: String, key: String, reason: String },
+    Valid {
+        kind: FileKind,
+        bucket: String,
+        key: String,
+    },
+    Invalid {
+        kind: FileKind,
+        bucket: String,
+        key: String,
+        reason: String,
+    },
     /// A chain restart: not an error.
     Gap { from: String, to: String },
 }
@@ -76,11 +98,23 @@ pub enum Event {
 impl Event {
     pub fn line(&self) -> String {
         match self {
-            Event::Valid { kind, bucket, key } => format!("{} file\ts3://{bucket}/{key}\tvalid", kind_name(*kind)),
-            Event::Invalid { kind, bucket, key, reason } => {
-                format!("{} file\ts3://{bucket}/{key}\tINVALID: {reason}", kind_name(*kind))
+            Event::Valid { kind, bucket, key } => {
+                format!("{} file\ts3://{bucket}/{key}\tvalid", kind_name(*kind))
             }
-            Event::Gap { from, to } => format!("No log files were delivered by CloudTrail between {from} and {to}"),
+            Event::Invalid {
+                kind,
+                bucket,
+                key,
+                reason,
+            } => {
+                format!(
+                    "{} file\ts3://{bucket}/{key}\tINVALID: {reason}",
+                    kind_name(*kind)
+                )
+            }
+            Event::Gap { from, to } => {
+                format!("No log files were delivered by CloudTrail between {from} and {to}")
+            }
         }
     }
     pub fn is_error(&self) -> bool {
@@ -161,7 +195,10 @@ impl Report {
         if !double {
             out.push('\n');
         }
-        out.push_str(&format!("Results requested for {} to {}\n", self.start, self.end));
+        out.push_str(&format!(
+            "Results requested for {} to {}\n",
+            self.start, self.end
+        ));
         if self.valid_digests + self.invalid_digests == 0 {
             out.push_str("No digests found\n");
             return (out, err);
@@ -202,34 +239,74 @@ struct Checked {
     end: DateTime<Utc>,
 }
 
-fn check_digest(req: &ValidateRequest, bucket: &str, key: &str, got: Result<crate::store::Object, StoreError>) -> Result<Checked, String> {
-    let obj = got.map_err(|e| if e.is_not_found() { "not found".to_string() } else { e.to_string() })?;
+fn check_digest(
+    req: &ValidateRequest,
+    bucket: &str,
+    key: &str,
+    got: Result<crate::store::Object, StoreError>,
+) -> Result<Checked, String> {
+    let obj = got.map_err(|e| {
+        if e.is_not_found() {
+            "not found".to_string()
+        } else {
+            e.to_string()
+        }
+    })?;
     let data = gz::decompress(&obj.body, 64 << 20).map_err(|_| "invalid format".to_string())?;
-    let value: serde_json::Value = serde_json::from_slice(&data).map_err(|_| "invalid format".to_string())?;
-    let (Some(signature), Some(algorithm)) = (obj.metadata.get("signature"), obj.metadata.get("signature-algorithm")) else {
+    let value: serde_json::Value =
+        serde_json::from_slice(&data).map_err(|_| "invalid format".to_string())?;
+    let (Some(signature), Some(algorithm)) = (
+        obj.metadata.get("signature"),
+        obj.metadata.get("signature-algorithm"),
+    ) else {
         return Err("signature verification failed".into());
     };
-    for k in ["digestPublicKeyFingerprint", "digestS3Bucket", "digestS3Object", "previousDigestSignature", "digestEndTime", "digestStartTime", "logFiles"] {
+    for k in [
+        "digestPublicKeyFingerprint",
+        "digestS3Bucket",
+        "digestS3Object",
+        "previousDigestSignature",
+        "digestEndTime",
+        "digestStartTime",
+        "logFiles",
+    ] {
         if value.get(k).is_none() {
             return Err("invalid format".into());
         }
     }
-    let digest: DigestFile = serde_json::from_value(value).map_err(|_| "invalid format".to_string())?;
+    let digest: DigestFile =
+        serde_json::from_value(value).map_err(|_| "invalid format".to_string())?;
     if digest.digest_s3_bucket != bucket || digest.digest_s3_object != key {
         return Err("has been moved from its original location".into());
     }
     let fp = &digest.digest_public_key_fingerprint;
     let Some(pk) = req.keys.iter().find(|k| k.matches_fingerprint(fp)) else {
-        return Err(format!("public key not found in region {} for fingerprint {fp}", req.trail.home_region));
+        return Err(format!(
+            "public key not found in region {} for fingerprint {fp}",
+            req.trail.home_region
+        ));
     };
     if pk.bits() < MIN_KEY_BITS {
-        return Err(format!("public key {fp} has {} bits; at least {MIN_KEY_BITS} are required", pk.bits()));
+        return Err(format!(
+            "public key {fp} has {} bits; at least {MIN_KEY_BITS} are required",
+            pk.bits()
+        ));
     }
-    if algorithm != SIGNATURE_ALGORITHM || digest.digest_signature_algorithm != SIGNATURE_ALGORITHM {
-        return Err(format!("signature algorithm {algorithm} is not accepted; only {SIGNATURE_ALGORITHM} is"));
+    if algorithm != SIGNATURE_ALGORITHM || digest.digest_signature_algorithm != SIGNATURE_ALGORITHM
+    {
+        return Err(format!(
+            "signature algorithm {algorithm} is not accepted; only {SIGNATURE_ALGORITHM} is"
+        ));
     }
-    let sig_bytes = hex::decode(signature).map_err(|_| "signature verification failed".to_string())?;
-    let msg = data_to_sign(&digest.digest_end_time, bucket, key, &data, digest.previous_digest_signature.as_deref());
+    let sig_bytes =
+        hex::decode(signature).map_err(|_| "signature verification failed".to_string())?;
+    let msg = data_to_sign(
+        &digest.digest_end_time,
+        bucket,
+        key,
+        &data,
+        digest.previous_digest_signature.as_deref(),
+    );
     if !pk.verify_sha256(msg.as_bytes(), &sig_bytes) {
         return Err("signature verification failed".into());
     }
@@ -244,7 +321,13 @@ fn check_digest(req: &ValidateRequest, bucket: &str, key: &str, got: Result<crat
     })
 }
 
-async fn hash_log(store: &dyn ObjectStore, bucket: &str, key: &str, expected: &str, max: u64) -> Option<String> {
+async fn hash_log(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+    expected: &str,
+    max: u64,
+) -> Option<String> {
     let obj = match store.get(bucket, key).await {
         Ok(o) => o,
         Err(e) if e.is_not_found() => return Some("not found".into()),
@@ -253,8 +336,14 @@ async fn hash_log(store: &dyn ObjectStore, bucket: &str, key: &str, expected: &s
     let mut h = Sha256::new();
     match gz::decompress_with(&obj.body, max, |c| h.update(c)) {
         Ok(_) => {}
-        Err(gz::GzError::TrailingData) => return Some("unexpected data after end of compressed stream".into()),
-        Err(gz::GzError::TooLarge(n)) => return Some(format!("invalid format (decompresses to more than {n} bytes)")),
+        Err(gz::GzError::TrailingData) => {
+            return Some("unexpected data after end of compressed stream".into())
+        }
+        Err(gz::GzError::TooLarge(n)) => {
+            return Some(format!(
+                "invalid format (decompresses to more than {n} bytes)"
+            ))
+        }
         Err(_) => return Some("invalid format".into()),
     }
     if hex::encode(h.finalize()) != expected {
@@ -264,7 +353,10 @@ async fn hash_log(store: &dyn ObjectStore, bucket: &str, key: &str, expected: &s
 }
 
 /// Validates the trail's files between `start` and `end`.
-pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<Report, StoreError> {
+pub async fn validate(
+    store: &dyn ObjectStore,
+    req: &ValidateRequest,
+) -> Result<Report, StoreError> {
     let bucket = req.location.bucket.clone();
     let mut report = Report {
         trail_arn: req.trail.arn.clone(),
@@ -282,13 +374,21 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
     };
 
     // 1. List digests of this trail in [start - 1 day, end + 1 hour].
-    let prefix = req.location.digest_region_prefix(&req.account_id, &req.source_region);
-    let tag = format!("{}_CloudTrail-Digest_{}_{}_{}_", req.account_id, req.source_region, req.trail.name, req.trail.home_region);
+    let prefix = req
+        .location
+        .digest_region_prefix(&req.account_id, &req.source_region);
+    let tag = format!(
+        "{}_CloudTrail-Digest_{}_{}_{}_",
+        req.account_id, req.source_region, req.trail.name, req.trail.home_region
+    );
     let list_to = req.end + Duration::hours(1);
     let mut listed: Vec<(DateTime<Utc>, String)> = Vec::new();
     let mut day = req.start - Duration::days(1);
     while day.date_naive() <= list_to.date_naive() {
-        for l in store.list(&bucket, &TrailLocation::day_folder(&prefix, day), None).await? {
+        for l in store
+            .list(&bucket, &TrailLocation::day_folder(&prefix, day), None)
+            .await?
+        {
             let name = l.key.rsplit('/').next().unwrap_or("");
             if !name.starts_with(&tag) || l.key.ends_with("_backfill.json.gz") {
                 continue;
@@ -338,7 +438,15 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
         visited.insert(d.key.as_str());
         match &d.result {
             Err(reason) => {
-                walk_events.push((Event::Invalid { kind: FileKind::Digest, bucket: bucket.clone(), key: d.key.clone(), reason: reason.clone() }, None));
+                walk_events.push((
+                    Event::Invalid {
+                        kind: FileKind::Digest,
+                        bucket: bucket.clone(),
+                        key: d.key.clone(),
+                        reason: reason.clone(),
+                    },
+                    None,
+                ));
                 last_start = Some(d.time - Duration::hours(1));
                 current = next_older(&mut remaining, d.time);
             }
@@ -347,21 +455,39 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
                     newest_checked = true;
                     // Stricter: digests deleted at the head of the chain.
                     let mut t = c.end + Duration::hours(1);
-                    while t + req.newest_grace <= req.end {
-                        let key = req.location.digest_key(&req.account_id, &req.source_region, &req.trail, t);
+                    while t <= req.end && t + req.newest_grace <= req.now {
+                        let key = req.location.digest_key(
+                            &req.account_id,
+                            &req.source_region,
+                            &req.trail,
+                            t,
+                        );
                         walk_events.push((Event::Invalid { kind: FileKind::Digest, bucket: bucket.clone(), key, reason: format!("not found (newest digest missing: the chain ends at {} but a digest is due every hour up to {})", format_time(c.end), format_time(req.end)) }, None));
                         t += Duration::hours(1);
                     }
                 }
                 let idx = valid_digests.len();
                 valid_digests.push(c);
-                walk_events.push((Event::Valid { kind: FileKind::Digest, bucket: bucket.clone(), key: d.key.clone() }, Some(idx)));
+                walk_events.push((
+                    Event::Valid {
+                        kind: FileKind::Digest,
+                        bucket: bucket.clone(),
+                        key: d.key.clone(),
+                    },
+                    Some(idx),
+                ));
                 last_start = Some(c.start);
                 match c.digest.previous_digest_s3_object.as_deref() {
                     None => {
                         let next = next_older(&mut remaining, d.time);
                         if let Some(n) = next {
-                            walk_events.push((Event::Gap { from: format_time(n.time), to: format_time(c.start) }, None));
+                            walk_events.push((
+                                Event::Gap {
+                                    from: format_time(n.time),
+                                    to: format_time(c.start),
+                                },
+                                None,
+                            ));
                         }
                         current = next;
                     }
@@ -369,10 +495,14 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
                         if let Some(prev) = by_key.get(prev_key) {
                             if let Ok(p) = &prev.result {
                                 let mut broken = Vec::new();
-                                if c.digest.previous_digest_hash_value.as_deref() != Some(p.hash.as_str()) {
+                                if c.digest.previous_digest_hash_value.as_deref()
+                                    != Some(p.hash.as_str())
+                                {
                                     broken.push("previousDigestHashValue does not match the SHA-256 of the previous digest");
                                 }
-                                if c.digest.previous_digest_signature.as_deref() != Some(p.signature.as_str()) {
+                                if c.digest.previous_digest_signature.as_deref()
+                                    != Some(p.signature.as_str())
+                                {
                                     broken.push("previousDigestSignature does not match the previous digest's signature");
                                 }
                                 if c.start != p.end {
@@ -380,7 +510,15 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
                                 }
                                 if !broken.is_empty() {
                                     let last = walk_events.len() - 1;
-                                    walk_events[last] = (Event::Invalid { kind: FileKind::Digest, bucket: bucket.clone(), key: d.key.clone(), reason: broken.join("; ") }, None);
+                                    walk_events[last] = (
+                                        Event::Invalid {
+                                            kind: FileKind::Digest,
+                                            bucket: bucket.clone(),
+                                            key: d.key.clone(),
+                                            reason: broken.join("; "),
+                                        },
+                                        None,
+                                    );
                                     valid_digests.pop();
                                 }
                             }
@@ -388,18 +526,45 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
                             current = Some(prev);
                         } else {
                             let prev_time = digest_key_time(prev_key);
-                            let outside = prev_time.is_some_and(|t| t < req.start - Duration::days(1));
+                            let outside =
+                                prev_time.is_some_and(|t| t < req.start - Duration::days(1));
                             if !outside && c.start >= req.start {
-                                walk_events.push((Event::Invalid { kind: FileKind::Digest, bucket: bucket.clone(), key: prev_key.to_string(), reason: "not found".into() }, None));
+                                walk_events.push((
+                                    Event::Invalid {
+                                        kind: FileKind::Digest,
+                                        bucket: bucket.clone(),
+                                        key: prev_key.to_string(),
+                                        reason: "not found".into(),
+                                    },
+                                    None,
+                                ));
                                 // Stricter: every further digest missing before the deleted one.
                                 let next = next_older(&mut remaining, d.time);
                                 // Only between two digests that exist: before the oldest one the
                                 // chain may simply not have started yet.
                                 let floor = next.map(|n| n.time);
                                 let mut t = c.start - Duration::hours(1);
-                                while floor.is_some_and(|f| t > f) && t > req.start - Duration::hours(1) {
-                                    let key = req.location.digest_key(&req.account_id, &req.source_region, &req.trail, t);
-                                    walk_events.push((Event::Invalid { kind: FileKind::Digest, bucket: bucket.clone(), key, reason: format!("not found (no digest covers the hour ending {})", format_time(t)) }, None));
+                                while floor.is_some_and(|f| t > f)
+                                    && t > req.start - Duration::hours(1)
+                                {
+                                    let key = req.location.digest_key(
+                                        &req.account_id,
+                                        &req.source_region,
+                                        &req.trail,
+                                        t,
+                                    );
+                                    walk_events.push((
+                                        Event::Invalid {
+                                            kind: FileKind::Digest,
+                                            bucket: bucket.clone(),
+                                            key,
+                                            reason: format!(
+                                                "not found (no digest covers the hour ending {})",
+                                                format_time(t)
+                                            ),
+                                        },
+                                        None,
+                                    ));
                                     t -= Duration::hours(1);
                                 }
                                 last_start = Some(t);
@@ -421,7 +586,15 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
                     continue;
                 }
             }
-            walk_events.push((Event::Invalid { kind: FileKind::Digest, bucket: bucket.clone(), key: l.key.clone(), reason: "not linked from the digest chain (forked or inserted digest)".into() }, None));
+            walk_events.push((
+                Event::Invalid {
+                    kind: FileKind::Digest,
+                    bucket: bucket.clone(),
+                    key: l.key.clone(),
+                    reason: "not linked from the digest chain (forked or inserted digest)".into(),
+                },
+                None,
+            ));
         }
     }
 
@@ -429,15 +602,33 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
     let jobs: Vec<(usize, String, String, String)> = valid_digests
         .iter()
         .enumerate()
-        .flat_map(|(i, c)| c.digest.log_files.iter().map(move |l| (i, l.s3_bucket.clone(), l.s3_object.clone(), l.hash_value.clone())))
+        .flat_map(|(i, c)| {
+            c.digest.log_files.iter().map(move |l| {
+                (
+                    i,
+                    l.s3_bucket.clone(),
+                    l.s3_object.clone(),
+                    l.hash_value.clone(),
+                )
+            })
+        })
         .collect();
     known.fetch_add(jobs.len(), Ordering::Relaxed);
     let max = req.max_log_bytes;
     let results: Vec<(usize, Event)> = stream::iter(jobs)
         .map(|(i, b, k, h)| async move {
             let ev = match hash_log(store, &b, &k, &h, max).await {
-                None => Event::Valid { kind: FileKind::Log, bucket: b, key: k },
-                Some(reason) => Event::Invalid { kind: FileKind::Log, bucket: b, key: k, reason },
+                None => Event::Valid {
+                    kind: FileKind::Log,
+                    bucket: b,
+                    key: k,
+                },
+                Some(reason) => Event::Invalid {
+                    kind: FileKind::Log,
+                    bucket: b,
+                    key: k,
+                    reason,
+                },
             };
             (i, ev)
         })
@@ -462,25 +653,28 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
         .iter()
         .flat_map(|c| c.digest.log_files.iter().map(|l| l.s3_object.as_str()))
         .collect();
-    let newest_end = valid_digests.iter().map(|c| c.end).max();
-    let log_prefix = req.location.log_region_prefix(&req.account_id, &req.source_region);
+    let log_prefix = req
+        .location
+        .log_region_prefix(&req.account_id, &req.source_region);
     let mut day = req.start;
     let mut unlisted = Vec::new();
     while day.date_naive() <= req.end.date_naive() {
-        for l in store.list(&bucket, &TrailLocation::day_folder(&log_prefix, day), None).await? {
+        for l in store
+            .list(&bucket, &TrailLocation::day_folder(&log_prefix, day), None)
+            .await?
+        {
             if listed_logs.contains(l.key.as_str()) {
                 continue;
             }
-            let Some(t) = log_key_time(&l.key) else { continue };
+            let Some(t) = log_key_time(&l.key) else {
+                continue;
+            };
             if t < req.start || t > req.end {
                 continue;
             }
-            // Delivered after the newest digest: not yet due to be listed.
-            let due = match (l.last_modified, newest_end) {
-                (Some(m), Some(e)) => m < e,
-                (_, None) => true,
-                (None, Some(_)) => true,
-            };
+            // Written less than an hour (plus grace) ago: its digest may not be due yet.
+            let written = l.last_modified.unwrap_or(t);
+            let due = written + Duration::hours(1) + req.newest_grace <= req.now;
             if due {
                 unlisted.push(l.key);
             }
@@ -488,25 +682,50 @@ pub async fn validate(store: &dyn ObjectStore, req: &ValidateRequest) -> Result<
         day += Duration::days(1);
     }
     for key in unlisted {
-        report.events.push(Event::Invalid { kind: FileKind::Log, bucket: bucket.clone(), key, reason: "not listed in any valid digest".into() });
+        report.events.push(Event::Invalid {
+            kind: FileKind::Log,
+            bucket: bucket.clone(),
+            key,
+            reason: "not listed in any valid digest".into(),
+        });
     }
 
     for e in &report.events {
         match e {
-            Event::Valid { kind: FileKind::Digest, .. } => report.valid_digests += 1,
-            Event::Invalid { kind: FileKind::Digest, .. } => report.invalid_digests += 1,
-            Event::Valid { kind: FileKind::Log, .. } => report.valid_logs += 1,
-            Event::Invalid { kind: FileKind::Log, .. } => report.invalid_logs += 1,
+            Event::Valid {
+                kind: FileKind::Digest,
+                ..
+            } => report.valid_digests += 1,
+            Event::Invalid {
+                kind: FileKind::Digest,
+                ..
+            } => report.invalid_digests += 1,
+            Event::Valid {
+                kind: FileKind::Log,
+                ..
+            } => report.valid_logs += 1,
+            Event::Invalid {
+                kind: FileKind::Log,
+                ..
+            } => report.invalid_logs += 1,
             Event::Gap { .. } => {}
         }
     }
     for c in &valid_digests {
         let s = c.start.max(req.start);
         let e = c.end.min(req.end);
-        if report.found_start.as_ref().is_none_or(|fs| format_time(s) < *fs) {
+        if report
+            .found_start
+            .as_ref()
+            .is_none_or(|fs| format_time(s) < *fs)
+        {
             report.found_start = Some(format_time(s));
         }
-        if report.found_end.as_ref().is_none_or(|fe| format_time(e) > *fe) {
+        if report
+            .found_end
+            .as_ref()
+            .is_none_or(|fe| format_time(e) > *fe)
+        {
             report.found_end = Some(format_time(e));
         }
     }
@@ -552,7 +771,9 @@ pub async fn validate_recent(
     let chains = match crate::digest::discover_account_regions(store, &template.location).await {
         Ok(c) => c,
         Err(e) => {
-            summary.problems.push(format!("cannot list the trail bucket: {e}"));
+            summary
+                .problems
+                .push(format!("cannot list the trail bucket: {e}"));
             Vec::new()
         }
     };
@@ -567,19 +788,28 @@ pub async fn validate_recent(
                 summary.valid_logs += r.valid_logs;
                 summary.problems.extend(r.problems().map(Event::line));
             }
-            Err(e) => summary.problems.push(format!("{account}/{region}: validation could not run: {e}")),
+            Err(e) => summary
+                .problems
+                .push(format!("{account}/{region}: validation could not run: {e}")),
         }
     }
     if !summary.problems.is_empty() {
         if let Some(n) = notifier {
-            let subject = format!("trailwarden: {} integrity problem(s) in trail {}", summary.problems.len(), template.trail.name);
-            let mut body = format!(
+            let subject = format!(
+                "trailwarden: {} integrity problem(s) in trail {}",
+                summary.problems.len(),
+                template.trail.name
+            );
+            let mut body =
+                format!(
                 "Log file integrity validation of {} between {} and {} found {} problem(s):\n\n",
                 template.trail.arn, summary.start, summary.end, summary.problems.len()
             );
             for p in &summary.problems {
                 if body.len() + p.len() + 64 > crate::notify::MAX_MESSAGE_BYTES {
-                    body.push_str("... (truncated; run trailwarden validate-logs for the full list)\n");
+                    body.push_str(
+                        "... (truncated; run trailwarden validate-logs for the full list)\n",
+                    );
                     break;
                 }
                 body.push_str(p);

@@ -72,25 +72,46 @@ impl Moto {
         }
     }
 
+    /// Forgets every resource (`POST /moto-api/reset`).
+    pub fn reset(&self) {
+        let ok = TcpStream::connect(("127.0.0.1", self.port)).and_then(|mut s| {
+            write!(s, "POST /moto-api/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            let mut buf = String::new();
+            s.read_to_string(&mut buf)?;
+            Ok(buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200"))
+        });
+        assert!(matches!(ok, Ok(true)), "moto reset failed: {ok:?}");
+    }
+
     /// SDK configuration pointing at this emulator with dummy credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new("test", "test", None, None, "moto"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "moto",
+            ))
             .load()
             .await
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         let cfg = self.sdk_config().await;
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cfg).force_path_style(true).build())
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&cfg)
+                .force_path_style(true)
+                .build(),
+        )
     }
 
     /// Creates a bucket and returns an [`trailwarden::aws::s3::S3Store`] on the emulator.
     pub async fn bucket(&self, name: &str) -> trailwarden::aws::s3::S3Store {
         let s3 = self.s3().await;
-        s3.create_bucket().bucket(name).send().await.expect("create bucket");
+        s3.create_bucket()
+            .bucket(name)
+            .send()
+            .await
+            .expect("create bucket");
         trailwarden::aws::s3::S3Store::new(s3, trailwarden::aws::s3::Sse::S3)
     }
 
@@ -110,7 +131,9 @@ impl Moto {
 impl Drop for Moto {
     fn drop(&mut self) {
         // SIGTERM to `timeout`, which forwards it to moto_server.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -119,11 +142,19 @@ impl Drop for Moto {
 pub fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = String::new();
     s.read_to_string(&mut buf).ok()?;
     if buf.starts_with("HTTP/1.1 200") || buf.starts_with("HTTP/1.0 200") {
-        Some(buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+        Some(
+            buf.split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_string())
+                .unwrap_or_default(),
+        )
     } else {
         None
     }

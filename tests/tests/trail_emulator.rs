@@ -12,13 +12,19 @@ use trailwarden_tests::{kit, repo_root, Moto};
 const TRAIL: &str = "arn:aws:cloudtrail:us-east-1:123837392027:trail/trailwarden";
 
 fn signer() -> LocalSigner {
-    let pem = std::fs::read_to_string(repo_root().join("shared/tests/data/test-signing-key.pem")).unwrap();
+    let pem = std::fs::read_to_string(repo_root().join("shared/tests/data/test-signing-key.pem"))
+        .unwrap();
     LocalSigner::from_pem(&pem).unwrap()
 }
 
 fn invictus_messages(n: usize) -> Vec<Message> {
     let dir = kit().join("data/cloudtrail/invictus-ir");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     files
         .iter()
@@ -45,18 +51,38 @@ async fn deliver_sign_validate_on_the_emulator() {
     assert_eq!(first.files.len(), 1, "one account/region per batch");
     assert!(first.files.iter().all(|f| f.created));
     let key = &first.files[0].key;
-    assert!(key.starts_with("audit/AWSLogs/123837392027/CloudTrail/us-east-1/"), "{key}");
+    assert!(
+        key.starts_with("audit/AWSLogs/123837392027/CloudTrail/us-east-1/"),
+        "{key}"
+    );
 
     // Server-side encryption was requested and applied.
     let s3 = moto.s3().await;
-    let head = s3.head_object().bucket("trail-bucket").key(key).send().await.unwrap();
-    assert_eq!(head.server_side_encryption().map(|s| s.as_str()), Some("AES256"));
+    let head = s3
+        .head_object()
+        .bucket("trail-bucket")
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.server_side_encryption().map(|s| s.as_str()),
+        Some("AES256")
+    );
 
     // Every record arrived, bytes of each record unchanged.
     let obj = store.get("trail-bucket", key).await.unwrap();
     let json = trailwarden::gz::decompress(&obj.body, u64::MAX).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
-    let expected: usize = msgs.iter().map(|m| serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["Records"].as_array().unwrap().len()).sum();
+    let expected: usize = msgs
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<serde_json::Value>(&m.body).unwrap()["Records"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .sum();
     assert_eq!(v["Records"].as_array().unwrap().len(), expected);
 
     // A retried batch writes nothing new (same key, conditional write refused = already there).
@@ -64,7 +90,10 @@ async fn deliver_sign_validate_on_the_emulator() {
     assert_eq!(again.files.len(), 1);
     assert_eq!(again.files[0].key, *key);
     assert!(!again.files[0].created);
-    let listed = store.list("trail-bucket", "audit/AWSLogs/", None).await.unwrap();
+    let listed = store
+        .list("trail-bucket", "audit/AWSLogs/", None)
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
 
     // Two signers for the same hour at once: one digest, chain intact.
@@ -80,15 +109,34 @@ async fn deliver_sign_validate_on_the_emulator() {
     assert_eq!(a.len(), 1);
     assert_eq!(b.len(), 1);
     assert_eq!(a[0].key, b[0].key);
-    assert_eq!([a[0].created, b[0].created].iter().filter(|c| **c).count(), 1, "exactly one invocation wrote the digest");
+    assert_eq!(
+        [a[0].created, b[0].created].iter().filter(|c| **c).count(),
+        1,
+        "exactly one invocation wrote the digest"
+    );
     // The next hour chains to it; a repeat of that hour writes nothing.
-    let next = sign_all(&store, &signer, &scfg, end + Duration::hours(1)).await.unwrap();
+    let next = sign_all(&store, &signer, &scfg, end + Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(next.len(), 1);
     assert!(next[0].created && !next[0].chain_start);
-    let repeat = sign_all(&store, &signer, &scfg, end + Duration::hours(1) + Duration::minutes(5)).await.unwrap();
+    let repeat = sign_all(
+        &store,
+        &signer,
+        &scfg,
+        end + Duration::hours(1) + Duration::minutes(5),
+    )
+    .await
+    .unwrap();
     assert!(repeat.iter().all(|s| !s.created));
 
-    let mut req = ValidateRequest::new(trail, loc, end - Duration::hours(2), end + Duration::hours(1), vec![signer.public_key().await.unwrap()]);
+    let mut req = ValidateRequest::new(
+        trail,
+        loc,
+        end - Duration::hours(2),
+        end + Duration::hours(1),
+        vec![signer.public_key().await.unwrap()],
+    );
     req.concurrency = 8;
     let report = validate(&store, &req).await.unwrap();
     let (out, err) = report.render(true);

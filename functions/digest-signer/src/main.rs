@@ -12,10 +12,17 @@ use trailwarden::telemetry::{self, env};
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let bucket = env("TRAIL_BUCKET").ok_or("TRAIL_BUCKET is required")?;
-    let location = TrailLocation::new(&bucket, env("S3_KEY_PREFIX").as_deref(), env("ORGANIZATION_ID").as_deref())?;
+    let location = TrailLocation::new(
+        &bucket,
+        env("S3_KEY_PREFIX").as_deref(),
+        env("ORGANIZATION_ID").as_deref(),
+    )?;
     let trail = TrailArn::parse(&env("TRAIL_ARN").ok_or("TRAIL_ARN is required")?)?;
     let cfg = SignerConfig::new(location, trail);
-    let sse = env("SSE_KMS_KEY_ID").filter(|s| !s.is_empty()).map(Sse::Kms).unwrap_or(Sse::S3);
+    let sse = env("SSE_KMS_KEY_ID")
+        .filter(|s| !s.is_empty())
+        .map(Sse::Kms)
+        .unwrap_or(Sse::S3);
     let store = S3Store::from_env(sse).await;
     let signer = trailwarden::aws::signer_from_env(&env).await?;
     let (cfg, store, signer) = (&cfg, &store, signer.as_ref());

@@ -16,12 +16,24 @@ use trailwarden::validate::{validate_recent, ValidateRequest};
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
     let bucket = env("TRAIL_BUCKET").ok_or("TRAIL_BUCKET is required")?;
-    let location = TrailLocation::new(&bucket, env("S3_KEY_PREFIX").as_deref(), env("ORGANIZATION_ID").as_deref())?;
+    let location = TrailLocation::new(
+        &bucket,
+        env("S3_KEY_PREFIX").as_deref(),
+        env("ORGANIZATION_ID").as_deref(),
+    )?;
     let trail = TrailArn::parse(&env("TRAIL_ARN").ok_or("TRAIL_ARN is required")?)?;
-    let hours: i64 = env("VALIDATION_WINDOW_HOURS").map(|h| h.parse()).transpose()?.unwrap_or(24);
+    let hours: i64 = env("VALIDATION_WINDOW_HOURS")
+        .map(|h| h.parse())
+        .transpose()?
+        .unwrap_or(24);
     let mut keys = Vec::new();
     if env("SIGNING_KEY_ID").is_some() || env("SIGNING_PRIVATE_KEY_PEM").is_some() {
-        keys.push(trailwarden::aws::signer_from_env(&env).await?.public_key().await?);
+        keys.push(
+            trailwarden::aws::signer_from_env(&env)
+                .await?
+                .public_key()
+                .await?,
+        );
     }
     if let Some(extra) = env("PUBLIC_KEYS_JSON").filter(|s| !s.is_empty()) {
         keys.extend(read_public_keys(extra.as_bytes())?);
@@ -37,14 +49,27 @@ async fn main() -> Result<(), Error> {
     let (store, notifier, keys, location, trail) = (&store, &notifier, &keys, &location, &trail);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let end = match event.payload.get("time").and_then(Value::as_str) {
-            Some(t) => parse_time(t).ok_or_else(|| format!("event time {t:?} is not a timestamp"))?,
+            Some(t) => {
+                parse_time(t).ok_or_else(|| format!("event time {t:?} is not a timestamp"))?
+            }
             None => chrono::Utc::now(),
         };
-        let req = ValidateRequest::new(trail.clone(), location.clone(), end - Duration::hours(hours), end, keys.clone());
+        let req = ValidateRequest::new(
+            trail.clone(),
+            location.clone(),
+            end - Duration::hours(hours),
+            end,
+            keys.clone(),
+        );
         let n = notifier.as_ref().map(|n| n as &dyn Notifier);
         let summary = validate_recent(store, n, &req).await?;
         if summary.problems.is_empty() {
-            tracing::info!(chains = summary.chains, digests = summary.valid_digests, logs = summary.valid_logs, "trail valid");
+            tracing::info!(
+                chains = summary.chains,
+                digests = summary.valid_digests,
+                logs = summary.valid_logs,
+                "trail valid"
+            );
         } else {
             for p in &summary.problems {
                 tracing::warn!(problem = %p, "integrity problem");

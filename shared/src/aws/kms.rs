@@ -17,7 +17,11 @@ pub struct KmsSigner {
 
 impl KmsSigner {
     pub fn new(client: Client, key_id: impl Into<String>) -> Self {
-        Self { client, key_id: key_id.into(), public: OnceCell::new() }
+        Self {
+            client,
+            key_id: key_id.into(),
+            public: OnceCell::new(),
+        }
     }
 
     pub async fn from_env(key_id: impl Into<String>) -> Self {
@@ -26,7 +30,10 @@ impl KmsSigner {
     }
 }
 
-fn service_err<E: ProvideErrorMetadata + std::fmt::Debug>(what: &str, e: aws_sdk_kms::error::SdkError<E>) -> SignerError {
+fn service_err<E: ProvideErrorMetadata + std::fmt::Debug>(
+    what: &str,
+    e: aws_sdk_kms::error::SdkError<E>,
+) -> SignerError {
     let detail = match (e.code(), e.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_string(),
@@ -63,9 +70,9 @@ impl Signer for KmsSigner {
                     .send()
                     .await
                     .map_err(|e| service_err("GetPublicKey", e))?;
-                let der = out
-                    .public_key()
-                    .ok_or_else(|| SignerError::Service("KMS GetPublicKey returned no key".into()))?;
+                let der = out.public_key().ok_or_else(|| {
+                    SignerError::Service("KMS GetPublicKey returned no key".into())
+                })?;
                 PublicKey::from_der(der.as_ref())
             })
             .await

@@ -40,7 +40,11 @@ impl S3Store {
     }
 }
 
-fn map_err<E: ProvideErrorMetadata + std::fmt::Debug>(bucket: &str, key: &str, e: SdkError<E>) -> StoreError {
+fn map_err<E: ProvideErrorMetadata + std::fmt::Debug>(
+    bucket: &str,
+    key: &str,
+    e: SdkError<E>,
+) -> StoreError {
     let status = e.raw_response().map(|r| r.status().as_u16());
     let code = e.code().map(str::to_string);
     let message = match (&code, e.message()) {
@@ -55,9 +59,17 @@ fn map_err<E: ProvideErrorMetadata + std::fmt::Debug>(bucket: &str, key: &str, e
     let (b, k) = (bucket.to_string(), key.to_string());
     match (status, code.as_deref()) {
         (_, Some("NoSuchKey")) | (Some(404), _) => StoreError::NotFound { bucket: b, key: k },
-        (Some(412), _) | (_, Some("PreconditionFailed")) => StoreError::AlreadyExists { bucket: b, key: k },
-        (Some(409), _) | (_, Some("ConditionalRequestConflict")) => StoreError::Conflict { bucket: b, key: k },
-        (Some(403), _) | (_, Some("AccessDenied")) => StoreError::AccessDenied { bucket: b, key: k, message },
+        (Some(412), _) | (_, Some("PreconditionFailed")) => {
+            StoreError::AlreadyExists { bucket: b, key: k }
+        }
+        (Some(409), _) | (_, Some("ConditionalRequestConflict")) => {
+            StoreError::Conflict { bucket: b, key: k }
+        }
+        (Some(403), _) | (_, Some("AccessDenied")) => StoreError::AccessDenied {
+            bucket: b,
+            key: k,
+            message,
+        },
         (s, _) => StoreError::Other {
             bucket: b,
             key: k,
@@ -126,10 +138,20 @@ impl ObjectStore for S3Store {
             })?
             .into_bytes()
             .to_vec();
-        Ok(Object { body, metadata, etag, last_modified })
+        Ok(Object {
+            body,
+            metadata,
+            etag,
+            last_modified,
+        })
     }
 
-    async fn list(&self, bucket: &str, prefix: &str, start_after: Option<&str>) -> Result<Vec<Listed>, StoreError> {
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> Result<Vec<Listed>, StoreError> {
         let mut out = Vec::new();
         let mut pages = self
             .client
@@ -166,7 +188,11 @@ impl ObjectStore for S3Store {
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| map_err(bucket, prefix, e))?;
-            out.extend(page.common_prefixes().iter().filter_map(|p| p.prefix().map(str::to_string)));
+            out.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_string)),
+            );
         }
         Ok(out)
     }

@@ -13,7 +13,10 @@ pub struct SnsNotifier {
 
 impl SnsNotifier {
     pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
-        Self { client, topic_arn: topic_arn.into() }
+        Self {
+            client,
+            topic_arn: topic_arn.into(),
+        }
     }
 
     pub async fn from_env(topic_arn: impl Into<String>) -> Self {
@@ -32,7 +35,13 @@ impl Notifier for SnsNotifier {
             .message(message)
             .send()
             .await
-            .map_err(|e| NotifyError(format!("{}: {}", e.code().unwrap_or("error"), e.message().unwrap_or(&format!("{e:?}")))))?;
+            .map_err(|e| {
+                NotifyError(format!(
+                    "{}: {}",
+                    e.code().unwrap_or("error"),
+                    e.message().unwrap_or(&format!("{e:?}"))
+                ))
+            })?;
         Ok(())
     }
 }
