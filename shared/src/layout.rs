@@ -35,24 +35,19 @@ pub fn check_account_id(s: &str) -> Result<&str, LayoutError> {
     }
 }
 
-/// Validates a region name: lowercase letters and digits in dash-separated parts, ending in a
-/// number (`us-east-1`, `us-gov-west-1`, `ap-southeast-5`, `eu-isoe-west-1`).
+/// Validates a region name: lowercase letters and digits in at least three dash-separated parts,
+/// starting with a letter (`us-east-1`, `us-gov-west-1`, `eu-isoe-west-1`, and the anonymised
+/// names some datasets use). Nothing else can appear in a key, so no input can leave the layout.
 pub fn check_region(s: &str) -> Result<&str, LayoutError> {
     let err = || LayoutError::Region(s.to_string());
-    if s.is_empty() || s.len() > 32 {
+    if s.is_empty() || s.len() > 32 || !s.as_bytes()[0].is_ascii_lowercase() {
         return Err(err());
     }
     let parts: Vec<&str> = s.split('-').collect();
-    if parts.len() < 3 {
-        return Err(err());
-    }
-    let (last, rest) = parts.split_last().ok_or_else(err)?;
-    if last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(err());
-    }
-    if rest
-        .iter()
-        .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_lowercase()))
+    if parts.len() < 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
     {
         return Err(err());
     }

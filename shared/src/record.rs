@@ -67,6 +67,9 @@ pub struct Record {
 struct Peek<'a> {
     #[serde(borrow, rename = "eventTime")]
     event_time: Option<Cow<'a, str>>,
+    /// Logstash/ELK exports move the time here (and null `eventTime`).
+    #[serde(borrow, rename = "@timestamp")]
+    at_timestamp: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "recipientAccountId")]
     recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "awsRegion")]
@@ -122,6 +125,7 @@ impl Record {
         let event_time = peek
             .event_time
             .as_deref()
+            .or(peek.at_timestamp.as_deref())
             .ok_or_else(|| invalid("missing eventTime".into()))?;
         let event_time = parse_time(event_time)
             .ok_or_else(|| invalid(format!("eventTime {event_time:?} is not a timestamp")))?;
