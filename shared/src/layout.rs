@@ -45,9 +45,12 @@ pub fn check_region(s: &str) -> Result<&str, LayoutError> {
     }
     let parts: Vec<&str> = s.split('-').collect();
     if parts.len() < 3
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        || parts.iter().any(|p| {
+            p.is_empty()
+                || !p
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
     {
         return Err(err());
     }

@@ -24,7 +24,12 @@ impl ObjectStore for Faulty {
     async fn put(&self, bucket: &str, key: &str, put: Put) -> Result<Option<String>, StoreError> {
         if let Some(f) = self.fail_on.lock().unwrap().as_deref() {
             if key.contains(f) {
-                return Err(StoreError::Other { bucket: bucket.into(), key: key.into(), message: "503 SlowDown".into(), retryable: true });
+                return Err(StoreError::Other {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                    message: "503 SlowDown".into(),
+                    retryable: true,
+                });
             }
         }
         self.inner.put(bucket, key, put).await
@@ -32,7 +37,12 @@ impl ObjectStore for Faulty {
     async fn get(&self, bucket: &str, key: &str) -> Result<Object, StoreError> {
         self.inner.get(bucket, key).await
     }
-    async fn list(&self, bucket: &str, prefix: &str, start_after: Option<&str>) -> Result<Vec<Listed>, StoreError> {
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<&str>,
+    ) -> Result<Vec<Listed>, StoreError> {
         self.inner.list(bucket, prefix, start_after).await
     }
     async fn list_dirs(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -41,14 +51,18 @@ impl ObjectStore for Faulty {
 }
 
 fn rec(id: &str, region: &str) -> String {
-    format!(r#"{{"eventTime":"2024-05-01T10:00:00Z","eventID":"{id}","awsRegion":"{region}","recipientAccountId":"111122223333","eventName":"X","futureField":{{"a":[1,2.50,"\u00e9"]}}}}"#)
+    format!(
+        r#"{{"eventTime":"2024-05-01T10:00:00Z","eventID":"{id}","awsRegion":"{region}","recipientAccountId":"111122223333","eventName":"X","futureField":{{"a":[1,2.50,"\u00e9"]}}}}"#
+    )
 }
 
 async fn delivered_event_ids(store: &MemoryStore) -> Vec<String> {
     let mut ids = Vec::new();
     for k in store.keys().into_iter().filter(|k| k.ends_with(".json.gz")) {
         let o = store.get("b", &k).await.unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&trailwarden::gz::decompress(&o.body, u64::MAX).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&trailwarden::gz::decompress(&o.body, u64::MAX).unwrap())
+                .unwrap();
         for r in v["Records"].as_array().unwrap() {
             ids.push(r["eventID"].as_str().unwrap_or("").to_string());
         }
@@ -60,9 +74,16 @@ async fn delivered_event_ids(store: &MemoryStore) -> Vec<String> {
 #[tokio::test]
 async fn partial_failure_quarantine_and_redelivery_lose_nothing() {
     let mem = MemoryStore::new();
-    let store = Faulty { inner: mem.clone(), fail_on: std::sync::Mutex::new(Some("eu-west-1".into())) };
+    let store = Faulty {
+        inner: mem.clone(),
+        fail_on: std::sync::Mutex::new(Some("eu-west-1".into())),
+    };
     let cfg = DeliveryConfig::new(TrailLocation::new("b", None, None).unwrap());
-    let msg = |id: &str, body: String| Message { id: id.into(), body, sent: None };
+    let msg = |id: &str, body: String| Message {
+        id: id.into(),
+        body,
+        sent: None,
+    };
     let batch = vec![
         msg("A", rec("a1", "us-east-1")),
         msg("B", rec("b1", "eu-west-1")),
@@ -74,9 +95,20 @@ async fn partial_failure_quarantine_and_redelivery_lose_nothing() {
     let r = deliver_batch(&store, &cfg, &batch, Utc::now()).await;
     // Only the message whose file failed is retried; malformed ones never block the batch.
     assert_eq!(r.failed_message_ids, vec!["B".to_string()]);
-    let q: HashMap<_, _> = r.quarantined.iter().map(|q| (q.message_id.as_str(), q)).collect();
-    assert!(q["C"].reasons[0].contains("not valid JSON"), "{:?}", q["C"].reasons);
-    assert!(q["D"].reasons.iter().any(|x| x.contains("record #1 is not a JSON object")));
+    let q: HashMap<_, _> = r
+        .quarantined
+        .iter()
+        .map(|q| (q.message_id.as_str(), q))
+        .collect();
+    assert!(
+        q["C"].reasons[0].contains("not valid JSON"),
+        "{:?}",
+        q["C"].reasons
+    );
+    assert!(q["D"]
+        .reasons
+        .iter()
+        .any(|x| x.contains("record #1 is not a JSON object")));
     assert!(q["D"].reasons.iter().any(|x| x.contains("invalid region")));
     assert!(q["E"].reasons[0].contains("not valid JSON"));
     assert!(!q.contains_key("F"), "an empty array is not an error");
@@ -105,42 +137,71 @@ async fn unknown_fields_survive_and_every_kit_shape_is_accepted() {
     for sub in ["invictus-ir", "stratus-red-team"] {
         for e in std::fs::read_dir(kit().join(sub)).unwrap().flatten() {
             if e.path().extension().is_some_and(|x| x == "json") {
-                inputs.push((e.file_name().to_string_lossy().into_owned(), std::fs::read_to_string(e.path()).unwrap()));
+                inputs.push((
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read_to_string(e.path()).unwrap(),
+                ));
             }
         }
     }
-    let otrf = std::fs::read_to_string(kit().join("otrf/ec2_proxy_s3_exfiltration_2020-09-14011940.json")).unwrap();
+    let otrf =
+        std::fs::read_to_string(kit().join("otrf/ec2_proxy_s3_exfiltration_2020-09-14011940.json"))
+            .unwrap();
     for (i, line) in otrf.lines().filter(|l| !l.trim().is_empty()).enumerate() {
         inputs.push((format!("otrf-{i}"), line.to_string()));
     }
-    let panther: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(kit().join("panther-labelled/panther_aws_cloudtrail_rule_tests.json")).unwrap()).unwrap();
+    let panther: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            kit().join("panther-labelled/panther_aws_cloudtrail_rule_tests.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     for (i, t) in panther.as_array().unwrap().iter().enumerate() {
         inputs.push((format!("panther-{i}"), t["record"].to_string()));
     }
-    let msgs: Vec<Message> = inputs.iter().map(|(id, body)| Message { id: id.clone(), body: body.clone(), sent: None }).collect();
+    let msgs: Vec<Message> = inputs
+        .iter()
+        .map(|(id, body)| Message {
+            id: id.clone(),
+            body: body.clone(),
+            sent: None,
+        })
+        .collect();
     let mut expected: Vec<serde_json::Value> = Vec::new();
     for m in &msgs {
         let v: serde_json::Value = serde_json::from_str(&m.body).unwrap();
         match v {
             serde_json::Value::Array(a) => expected.extend(a),
-            serde_json::Value::Object(ref o) if o.contains_key("Records") => expected.extend(o["Records"].as_array().unwrap().iter().cloned()),
+            serde_json::Value::Object(ref o) if o.contains_key("Records") => {
+                expected.extend(o["Records"].as_array().unwrap().iter().cloned())
+            }
             other => expected.push(other),
         }
     }
     let r = deliver_batch(&mem, &cfg, &msgs, Utc::now()).await;
     assert!(r.failed_message_ids.is_empty());
-    assert_eq!(r.records_delivered + r.records_rejected, expected.len(), "every record delivered or quarantined with a reason");
+    assert_eq!(
+        r.records_delivered + r.records_rejected,
+        expected.len(),
+        "every record delivered or quarantined with a reason"
+    );
     assert!(r.records_delivered > 3300, "{}", r.records_delivered);
     // Rejections are records without the fields a trail file needs (placeholders in the
     // hand-written panther tests), each with a reason.
     for q in &r.quarantined {
-        assert!(q.message_id.starts_with("panther-") || q.message_id.starts_with("otrf"), "{q:?}");
+        assert!(
+            q.message_id.starts_with("panther-") || q.message_id.starts_with("otrf"),
+            "{q:?}"
+        );
     }
     // Every delivered record is byte-for-byte in meaning what arrived (unknown fields included).
     let mut delivered: Vec<serde_json::Value> = Vec::new();
     for f in &r.files {
         let o = mem.get("b", &f.key).await.unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&trailwarden::gz::decompress(&o.body, u64::MAX).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&trailwarden::gz::decompress(&o.body, u64::MAX).unwrap())
+                .unwrap();
         delivered.extend(v["Records"].as_array().unwrap().iter().cloned());
         assert!(f.key.starts_with("imports/AWSLogs/"), "{}", f.key);
     }
@@ -151,7 +212,10 @@ async fn unknown_fields_survive_and_every_kit_shape_is_accepted() {
     let mut got_sorted = got.clone();
     got_sorted.sort();
     for g in &got_sorted {
-        assert!(want.binary_search(g).is_ok(), "delivered record not identical to any input: {g}");
+        assert!(
+            want.binary_search(g).is_ok(),
+            "delivered record not identical to any input: {g}"
+        );
     }
     let otrf_kept = delivered.iter().any(|v| v.get("@timestamp").is_some());
     assert!(otrf_kept, "extra keys such as @timestamp survive");

@@ -164,3 +164,100 @@ pub fn http_get(port: u16, path: &str) -> Option<String> {
 pub fn tools_bin() -> Option<PathBuf> {
     std::env::var_os("MOTO_SERVER").and_then(|m| PathBuf::from(m).parent().map(PathBuf::from))
 }
+
+/// `cargo lambda watch` on a free 127.0.0.1 port (the Lambda runtime API emulator: functions run
+/// through the real `lambda_runtime` path), in its own process group, stopped on drop and wrapped
+/// in `timeout` so it stops by itself.
+pub struct LambdaWatch {
+    child: Child,
+    pub port: u16,
+}
+
+impl LambdaWatch {
+    pub fn start(env: &[(String, String)]) -> LambdaWatch {
+        use std::os::unix::process::CommandExt;
+        let bin = tools_bin()
+            .map(|b| b.join("cargo-lambda"))
+            .unwrap_or_else(|| PathBuf::from("cargo-lambda"));
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("cargo-lambda-watch-{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = Command::new("timeout")
+            .arg(MAX_LIFETIME_SECS.to_string())
+            .arg(&bin)
+            .args([
+                "lambda",
+                "watch",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &port.to_string(),
+            ])
+            .current_dir(repo_root())
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e}; run scripts/test.sh, which installs cargo-lambda",
+                    bin.display()
+                )
+            });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "cargo lambda watch did not listen on {port}; see {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        LambdaWatch { child, port }
+    }
+
+    /// `cargo lambda invoke NAME --data-file FILE`, returning the function's JSON response.
+    pub fn invoke(
+        &self,
+        function: &str,
+        data_file: &std::path::Path,
+    ) -> Result<serde_json::Value, String> {
+        let bin = tools_bin()
+            .map(|b| b.join("cargo-lambda"))
+            .unwrap_or_else(|| PathBuf::from("cargo-lambda"));
+        let out = Command::new(bin)
+            .args([
+                "lambda",
+                "invoke",
+                function,
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &self.port.to_string(),
+                "--output-format",
+                "json",
+                "--data-file",
+            ])
+            .arg(data_file)
+            .current_dir(repo_root())
+            .output()
+            .map_err(|e| e.to_string())?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            return Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)));
+        }
+        serde_json::from_str(&stdout).map_err(|e| format!("{e}: {stdout}"))
+    }
+}
+
+impl Drop for LambdaWatch {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("--")
+            .arg(format!("-{}", self.child.id()))
+            .status();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (Python tools incl. the local AWS emulator, into a
+# cached virtualenv) and runs every test of the workspace. `.ci/run` calls exactly this.
+. "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+ensure_python_tools
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo test (workspace; integration tests start their own moto_server on free 127.0.0.1 ports)"
+cargo test --workspace --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/trailwarden-test.log"
+status=${PIPESTATUS[0]}
+passed=$(grep -E '^test result:' "${TMPDIR:-/tmp}/trailwarden-test.log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -E '^test result:' "${TMPDIR:-/tmp}/trailwarden-test.log" | awk '{s+=$6} END {print s+0}')
+echo "$passed passed, $failed failed"
+exit "$status"
