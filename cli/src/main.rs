@@ -24,6 +24,8 @@ enum Command {
     SignDigest(trail::SignArgs),
     /// Validate log files and digests (same flags, output and exit codes as `aws cloudtrail validate-logs`, stricter checks).
     ValidateLogs(trail::ValidateArgs),
+    /// Print a signing key's public key as CloudTrail's ListPublicKeys JSON (for validators).
+    PublicKey(trail::PublicKeyArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
             Command::Deliver(a) => trail::deliver(a).await,
             Command::SignDigest(a) => trail::sign_digest(a).await,
             Command::ValidateLogs(a) => trail::validate_logs(a).await,
+            Command::PublicKey(a) => trail::public_key(a).await,
         }
     });
     match result {

@@ -283,3 +283,44 @@ pub async fn validate_logs(a: ValidateArgs) -> CliResult {
     }
     Ok(report.exit_code() as u8)
 }
+
+#[derive(Args)]
+pub struct PublicKeyArgs {
+    /// PEM private key (PKCS#1 or PKCS#8).
+    #[arg(
+        long,
+        conflicts_with = "kms_key_id",
+        required_unless_present = "kms_key_id"
+    )]
+    private_key: Option<String>,
+    /// KMS key (RSA_2048, SIGN_VERIFY).
+    #[arg(long)]
+    kms_key_id: Option<String>,
+}
+
+pub async fn public_key(a: PublicKeyArgs) -> CliResult {
+    let key = match (&a.private_key, &a.kms_key_id) {
+        (Some(p), _) => {
+            LocalSigner::from_pem(
+                &std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?,
+            )?
+            .public_key()
+            .await?
+        }
+        (None, Some(k)) => {
+            trailwarden::aws::kms::KmsSigner::from_env(k.clone())
+                .await
+                .public_key()
+                .await?
+        }
+        (None, None) => return Err("--private-key or --kms-key-id is required".into()),
+    };
+    let doc = serde_json::json!({
+        "PublicKeyList": [{
+            "Fingerprint": key.fingerprint,
+            "Value": key.pkcs1_base64(),
+        }]
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(0)
+}

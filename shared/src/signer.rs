@@ -140,10 +140,11 @@ pub fn read_public_keys(data: &[u8]) -> Result<Vec<PublicKey>, SignerError> {
                 .map_err(|e| SignerError::PublicKey(format!("Value is not base64: {e}")))?;
             let mut k = PublicKey::from_der(&der)?;
             if let Some(fp) = item.get("Fingerprint").and_then(|f| f.as_str()) {
-                let computed = hex::encode(Md5::digest(&der));
-                if fp != computed {
+                // MD5 of the PKCS#1 or of the SubjectPublicKeyInfo DER of this same key.
+                if !k.matches_fingerprint(fp) {
                     return Err(SignerError::PublicKey(format!(
-                        "fingerprint {fp} does not match the key (MD5 of its DER is {computed})"
+                        "fingerprint {fp} does not match the key (its fingerprints are {} and {})",
+                        k.fingerprint_pkcs1, k.fingerprint_spki
                     )));
                 }
                 k.fingerprint = fp.to_string();
