@@ -296,7 +296,7 @@ pub fn prepare_files(
             h.update(b"\n");
             h.update(id.as_bytes());
             h.update(b"#");
-            h.update(i.to_string().as_bytes());
+            h.update((*i as u64).to_le_bytes());
             if message_ids.last().map(String::as_str) != Some(*id) {
                 message_ids.push(id.to_string());
             }

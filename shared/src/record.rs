@@ -40,9 +40,7 @@ pub struct RecordMeta {
     pub event_time: DateTime<Utc>,
     pub account_id: String,
     pub region: String,
-    pub event_id: Option<String>,
     pub event_source: Option<String>,
-    pub event_name: Option<String>,
     pub read_only: Option<bool>,
     /// `Management`, `Data`, `Insight`, ... (from `eventCategory`, else `managementEvent`).
     pub category: EventCategory,
@@ -74,12 +72,8 @@ struct Peek<'a> {
     recipient_account_id: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "awsRegion")]
     aws_region: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "eventID")]
-    event_id: Option<Cow<'a, str>>,
     #[serde(borrow, rename = "eventSource")]
     event_source: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "eventName")]
-    event_name: Option<Cow<'a, str>>,
     #[serde(rename = "readOnly")]
     read_only: Option<serde_json::Value>,
     #[serde(rename = "managementEvent")]
@@ -171,9 +165,7 @@ impl Record {
             event_time,
             account_id: account,
             region,
-            event_id: peek.event_id.map(Cow::into_owned),
             event_source: peek.event_source.map(Cow::into_owned),
-            event_name: peek.event_name.map(Cow::into_owned),
             read_only,
             category,
         };
@@ -234,11 +226,10 @@ fn parse_body_depth(body: &str, depth: u8) -> Result<ParsedBody, RecordError> {
             Ok(collect(items, &EnvelopeHint::default()))
         }
         Some(b'{') => {
-            // Validate the whole body first so a truncated body is reported as such.
-            let whole: &RawValue =
+            // Deserializing the envelope checks the whole body's syntax (skipped fields
+            // included), so a truncated or malformed body is reported here, in one pass.
+            let env: Envelope =
                 serde_json::from_str(body).map_err(|e| RecordError::NotJson(e.to_string()))?;
-            let env: Envelope = serde_json::from_str(whole.get())
-                .map_err(|e| RecordError::NotJson(e.to_string()))?;
             if env.sns_type.as_deref() == Some("Notification") && env.topic_arn.is_some() {
                 let msg = env.sns_message.ok_or(RecordError::BadSnsEnvelope)?;
                 if depth > 2 {
@@ -260,7 +251,9 @@ fn parse_body_depth(body: &str, depth: u8) -> Result<ParsedBody, RecordError> {
                     .map_err(|e| RecordError::NotJson(format!("Records is not an array: {e}")))?;
                 return Ok(collect(items, &EnvelopeHint::default()));
             }
-            Ok(collect(vec![whole.to_owned()], &EnvelopeHint::default()))
+            let whole = RawValue::from_string(body.trim().to_string())
+                .map_err(|e| RecordError::NotJson(e.to_string()))?;
+            Ok(collect(vec![whole], &EnvelopeHint::default()))
         }
         None => Err(RecordError::NotJson("empty body".into())),
         Some(_) => match serde_json::from_str::<serde_json::Value>(body) {
@@ -373,6 +366,6 @@ mod tests {
         let r = r#"{"eventTime":"2023-07-10T11:45:00Z","awsRegion":"us-east-1","recipientAccountId":"218007301253"}"#;
         let p = parse_body(r).unwrap();
         assert_eq!(p.records.len(), 1);
-        assert_eq!(p.records[0].meta.event_id, None);
+        assert_eq!(p.records[0].meta.event_source, None);
     }
 }
