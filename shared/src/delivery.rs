@@ -244,8 +244,36 @@ struct Group<'a> {
     newest_event: Option<DateTime<Utc>>,
 }
 
+/// Per message: its usable records and the reasons anything in it was rejected.
+pub type Parsed = Vec<(Vec<Record>, Vec<String>)>;
+
+/// Parses every message and releases each body as soon as it is parsed, unless something in it
+/// was rejected (then the body is kept for the quarantine).
+pub fn parse_messages_owned(mut msgs: Vec<Message>) -> (Vec<Message>, Parsed) {
+    let parsed = msgs
+        .iter_mut()
+        .map(|m| {
+            let out = match parse_body(&m.body) {
+                Ok(p) => (
+                    p.records,
+                    p.rejected
+                        .iter()
+                        .map(RecordError::to_string)
+                        .collect::<Vec<_>>(),
+                ),
+                Err(e) => (Vec::new(), vec![e.to_string()]),
+            };
+            if out.1.is_empty() {
+                m.body = String::new();
+            }
+            out
+        })
+        .collect();
+    (msgs, parsed)
+}
+
 /// Parses every message: usable records per message, and per-message rejection reasons.
-pub fn parse_messages(msgs: &[Message]) -> Vec<(Vec<Record>, Vec<String>)> {
+pub fn parse_messages(msgs: &[Message]) -> Parsed {
     msgs.iter()
         .map(|m| match parse_body(&m.body) {
             Ok(p) => (
@@ -307,25 +335,26 @@ pub fn prepare_files(
             .or(g.newest_event)
             .unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default());
         let key = cfg.location.log_key(account, region, delivered, &unique);
+        // Streamed into the encoder: no whole-file JSON buffer.
         let total: usize = g
             .entries
             .iter()
             .map(|(_, _, r)| r.raw.get().len() + 1)
             .sum();
-        let mut json = Vec::with_capacity(total + 16);
-        json.extend_from_slice(b"{\"Records\":[");
+        let mut enc = gz::Encoder::new(total / 8 + 64, cfg.gzip_level);
+        enc.write(b"{\"Records\":[");
         for (n, (_, _, r)) in g.entries.iter().enumerate() {
             if n > 0 {
-                json.push(b',');
+                enc.write(b",");
             }
-            json.extend_from_slice(r.raw.get().as_bytes());
+            enc.write(r.raw.get().as_bytes());
         }
-        json.extend_from_slice(b"]}");
+        enc.write(b"]}");
         files.push(PreparedFile {
             account_id: account.into(),
             region: region.into(),
             key,
-            gzip: gz::compress(&json, cfg.gzip_level),
+            gzip: enc.finish(),
             records: g.entries.len(),
             message_ids,
         });
@@ -367,8 +396,23 @@ pub async fn deliver_batch(
     msgs: &[Message],
     now: DateTime<Utc>,
 ) -> BatchReport {
-    let parsed = parse_messages(msgs);
+    deliver_batch_owned(store, cfg, msgs.to_vec(), now).await
+}
+
+/// [`deliver_batch`] taking the messages by value, so each body is freed once parsed (the
+/// Lambda function's path: its peak memory stays near one copy of the batch).
+pub async fn deliver_batch_owned(
+    store: &dyn ObjectStore,
+    cfg: &DeliveryConfig,
+    msgs: Vec<Message>,
+    now: DateTime<Utc>,
+) -> BatchReport {
+    let (msgs, parsed) = parse_messages_owned(msgs);
+    let msgs = &msgs[..];
     let (files, filtered) = prepare_files(cfg, msgs, &parsed);
+    // The records now live in the gzip output: keep only what the quarantine needs.
+    let parsed: Vec<(usize, Vec<String>)> =
+        parsed.into_iter().map(|(r, why)| (r.len(), why)).collect();
     let mut report = BatchReport {
         records_filtered: filtered,
         ..Default::default()
@@ -376,7 +420,7 @@ pub async fn deliver_batch(
     let mut failed: HashMap<String, ()> = HashMap::new();
 
     // Quarantine whatever could not be used, keeping the whole original body.
-    for (m, (records, reasons)) in msgs.iter().zip(&parsed) {
+    for (m, (delivered, reasons)) in msgs.iter().zip(&parsed) {
         if reasons.is_empty() {
             continue;
         }
@@ -394,7 +438,7 @@ pub async fn deliver_batch(
         let doc = serde_json::json!({
             "messageId": m.id,
             "reasons": reasons,
-            "recordsDelivered": records.len(),
+            "recordsDelivered": delivered,
             "body": m.body,
         });
         tracing::warn!(message_id = %m.id, reasons = ?reasons, quarantine_key = %key, "unusable input quarantined");

@@ -36,6 +36,28 @@ pub fn compress(data: &[u8], level: u32) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
+/// An incremental deterministic gzip writer: the same pieces written in the same order give the
+/// same bytes (not necessarily the bytes of [`compress`] of their concatenation).
+pub struct Encoder(flate2::write::GzEncoder<Vec<u8>>);
+
+impl Encoder {
+    pub fn new(capacity: usize, level: u32) -> Self {
+        Encoder(
+            GzBuilder::new()
+                .mtime(0)
+                .operating_system(255)
+                .write(Vec::with_capacity(capacity), Compression::new(level.min(9))),
+        )
+    }
+    pub fn write(&mut self, data: &[u8]) {
+        // Writing into a Vec cannot fail.
+        let _ = self.0.write_all(data);
+    }
+    pub fn finish(self) -> Vec<u8> {
+        self.0.finish().unwrap_or_default()
+    }
+}
+
 /// Decompresses the first gzip member, feeding the decompressed bytes to `sink` in chunks.
 /// Fails on corrupt or truncated input, on any data after the first member, and when more than
 /// `max` bytes come out.
@@ -93,6 +115,18 @@ mod tests {
         let a = compress(&data, 6);
         let b = compress(&data, 6);
         assert_eq!(a, b);
+        // Streaming the same pieces in the same order gives the same bytes every time (what a
+        // retried batch writes), and they decompress to the data.
+        let stream = || {
+            let mut e = Encoder::new(0, 6);
+            for chunk in data.chunks(7) {
+                e.write(chunk);
+            }
+            e.finish()
+        };
+        let s1 = stream();
+        assert_eq!(s1, stream());
+        assert_eq!(decompress(&s1, u64::MAX).unwrap(), data);
         assert_eq!(decompress(&a, u64::MAX).unwrap(), data);
     }
 

@@ -4,7 +4,7 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use trailwarden::aws::s3::{S3Store, Sse};
-use trailwarden::delivery::{deliver_batch, DeliveryConfig, Message};
+use trailwarden::delivery::{deliver_batch_owned, DeliveryConfig, Message};
 use trailwarden::telemetry;
 
 #[tokio::main]
@@ -30,7 +30,7 @@ async fn main() -> Result<(), Error> {
                     .and_then(chrono::DateTime::from_timestamp_millis),
             })
             .collect();
-        let report = deliver_batch(store, cfg, &msgs, chrono::Utc::now()).await;
+        let report = deliver_batch_owned(store, cfg, msgs, chrono::Utc::now()).await;
         tracing::info!(
             files = report.files.len(),
             records = report.records_delivered,
