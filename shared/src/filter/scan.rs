@@ -1,0 +1,869 @@
+//! Zero-copy JSON scanner that extracts only the selector paths a set of patterns needs.
+//!
+//! A [`Plan`] is a trie of selector paths (object keys, array indices, wildcards). The scanner
+//! walks a message once: members/elements that no path needs are skipped without being parsed
+//! (strings with `memchr`, containers by bracket counting), needed values are recorded as spans
+//! of the message ([`Entry`]). Recursion follows the trie only, so its depth is bounded by the
+//! longest selector, never by the message. Duplicate keys: the last one wins (earlier entries
+//! are marked dead). Validation is strict on everything walked (structure, literals, string
+//! escapes of recorded strings and keys) and structural on skipped containers (balanced
+//! brackets and strings).
+
+use memchr::{memchr2, memchr3};
+use std::collections::HashMap;
+use std::ops::Range;
+
+const NONE: u32 = u32::MAX;
+
+/// One step of a selector.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Segment {
+    /// `.name` or `['name']`
+    Key(Vec<u8>),
+    /// `[N]`
+    Index(u32),
+    /// `[*]` or `.*`: every array element and every object member value.
+    Wildcard,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    keys: Vec<(Box<[u8]>, u32)>,
+    indices: Vec<(u32, u32)>,
+    wildcard: u32,
+    slot: u32,
+    /// Some condition on this slot is `IS NULL`: arrays must be checked for a null element.
+    want_nulls: bool,
+}
+
+impl Node {
+    fn new() -> Node {
+        Node {
+            keys: Vec::new(),
+            indices: Vec::new(),
+            wildcard: NONE,
+            slot: NONE,
+            want_nulls: false,
+        }
+    }
+
+    fn wants_object(&self) -> bool {
+        !self.keys.is_empty() || self.wildcard != NONE
+    }
+
+    fn wants_array(&self) -> bool {
+        !self.indices.is_empty() || self.wildcard != NONE || (self.slot != NONE && self.want_nulls)
+    }
+
+    #[inline]
+    fn key_child(&self, key: &[u8]) -> u32 {
+        for (k, c) in &self.keys {
+            if k.len() == key.len() && **k == *key {
+                return *c;
+            }
+        }
+        NONE
+    }
+
+    #[inline]
+    fn index_child(&self, idx: u32) -> u32 {
+        for (i, c) in &self.indices {
+            if *i == idx {
+                return *c;
+            }
+        }
+        NONE
+    }
+}
+
+/// A trie of selector paths; each path's end node is a numbered slot.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    nodes: Vec<Node>,
+    slots: usize,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            nodes: vec![Node::new()],
+            slots: 0,
+        }
+    }
+}
+
+impl Plan {
+    /// Adds a path (or finds it) and returns its slot.
+    pub(crate) fn add_path(&mut self, path: &[Segment]) -> u32 {
+        let mut n = 0usize;
+        for seg in path {
+            let existing = match seg {
+                Segment::Key(k) => self.nodes[n].key_child(k),
+                Segment::Index(i) => self.nodes[n].index_child(*i),
+                Segment::Wildcard => self.nodes[n].wildcard,
+            };
+            let next = if existing != NONE {
+                existing
+            } else {
+                let id = self.nodes.len() as u32;
+                self.nodes.push(Node::new());
+                match seg {
+                    Segment::Key(k) => self.nodes[n].keys.push((k.clone().into_boxed_slice(), id)),
+                    Segment::Index(i) => self.nodes[n].indices.push((*i, id)),
+                    Segment::Wildcard => self.nodes[n].wildcard = id,
+                }
+                id
+            };
+            n = next as usize;
+        }
+        if self.nodes[n].slot == NONE {
+            self.nodes[n].slot = self.slots as u32;
+            self.slots += 1;
+        }
+        self.nodes[n].slot
+    }
+
+    /// Marks that `IS NULL` is asked of the path (arrays are then searched for a null).
+    pub(crate) fn want_nulls(&mut self, path: &[Segment]) {
+        let slot = self.add_path(path);
+        if let Some(node) = self.nodes.iter_mut().find(|n| n.slot == slot) {
+            node.want_nulls = true;
+        }
+    }
+
+    /// True when no path was added (a set without JSON patterns needs no scan).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.slots == 0
+    }
+}
+
+/// The kind of a recorded value; offsets index the message (or `Scratch::unesc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// String without escapes: raw bytes between the quotes.
+    Str,
+    /// String with escapes, unescaped into `Scratch::unesc`.
+    StrUnescaped,
+    Num,
+    True,
+    False,
+    Null,
+    Object,
+    Array { has_null: bool },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    prev: u32,
+    dead: bool,
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+/// A recorded value, borrowed from the message or the scratch buffers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Value<'a> {
+    Str(&'a [u8]),
+    Num(&'a [u8]),
+    Bool(bool),
+    Null,
+    Object,
+    Array { has_null: bool },
+}
+
+#[derive(Clone, Copy)]
+struct KeyRef {
+    unescaped: bool,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Dup {
+    key: KeyRef,
+    entries: (usize, usize),
+}
+
+/// Reusable buffers for scanning (keep one per thread / worker and reuse it across messages).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    entries: Vec<Entry>,
+    heads: Vec<u32>,
+    stack: Vec<u32>,
+    dups: Vec<Dup>,
+    dup_maps: Vec<HashMap<Box<[u8]>, usize>>,
+    unesc: Vec<u8>,
+    keybuf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Dup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dup({:?})", self.entries)
+    }
+}
+
+impl Scratch {
+    fn reset(&mut self, slots: usize) {
+        self.entries.clear();
+        self.heads.clear();
+        self.heads.resize(slots, NONE);
+        self.stack.clear();
+        self.dups.clear();
+        self.unesc.clear();
+        self.keybuf.clear();
+    }
+}
+
+/// Read access to the values recorded by the last scan.
+pub(crate) struct Values<'a> {
+    buf: &'a [u8],
+    s: &'a Scratch,
+}
+
+impl<'a> Values<'a> {
+    pub(crate) fn slot(&self, slot: u32) -> SlotIter<'a> {
+        let cur = self.s.heads.get(slot as usize).copied().unwrap_or(NONE);
+        SlotIter {
+            buf: self.buf,
+            s: self.s,
+            cur,
+        }
+    }
+}
+
+pub(crate) struct SlotIter<'a> {
+    buf: &'a [u8],
+    s: &'a Scratch,
+    cur: u32,
+}
+
+impl<'a> Iterator for SlotIter<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Value<'a>> {
+        while self.cur != NONE {
+            let e = self.s.entries.get(self.cur as usize)?;
+            self.cur = e.prev;
+            if e.dead {
+                continue;
+            }
+            let v = match e.kind {
+                Kind::Str => Value::Str(self.buf.get(e.start..e.end)?),
+                Kind::StrUnescaped => Value::Str(self.s.unesc.get(e.start..e.end)?),
+                Kind::Num => Value::Num(self.buf.get(e.start..e.end)?),
+                Kind::True => Value::Bool(true),
+                Kind::False => Value::Bool(false),
+                Kind::Null => Value::Null,
+                Kind::Object => Value::Object,
+                Kind::Array { has_null } => Value::Array { has_null },
+            };
+            return Some(v);
+        }
+        None
+    }
+}
+
+/// Scans a whole message that must be one JSON object (surrounding whitespace allowed).
+/// Returns the recorded values, or `None` if the message is not a JSON object.
+pub(crate) fn scan_message<'a>(plan: &Plan, buf: &'a [u8], scratch: &'a mut Scratch) -> Option<Values<'a>> {
+    let end = scan_object_at(plan, buf, 0, scratch)?;
+    let rest = buf.get(end..)?;
+    if rest.iter().all(|b| b.is_ascii_whitespace()) {
+        Some(Values { buf, s: scratch })
+    } else {
+        None
+    }
+}
+
+/// Scans the JSON object that starts at `start` (after optional whitespace) and returns where
+/// it ends (just after its `}`), recording the plan's values in `scratch`.
+pub(crate) fn scan_object_at(plan: &Plan, buf: &[u8], start: usize, scratch: &mut Scratch) -> Option<usize> {
+    scratch.reset(plan.slots);
+    let mut sc = Scanner {
+        b: buf,
+        i: start,
+        plan,
+        s: scratch,
+    };
+    sc.ws();
+    if sc.peek() != Some(b'{') {
+        return None;
+    }
+    sc.s.stack.push(0);
+    let r = sc.value(0..1);
+    let end = sc.i;
+    r.ok().map(|_| end)
+}
+
+/// The values recorded by the last successful [`scan_object_at`] over `buf`.
+pub(crate) fn values<'a>(buf: &'a [u8], scratch: &'a Scratch) -> Values<'a> {
+    Values { buf, s: scratch }
+}
+
+type R<T> = Result<T, ()>;
+
+struct Scanner<'a, 'p> {
+    b: &'a [u8],
+    i: usize,
+    plan: &'p Plan,
+    s: &'a mut Scratch,
+}
+
+#[inline]
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+impl Scanner<'_, '_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(&c) = self.b.get(self.i) {
+            if is_ws(c) {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
+    fn expect(&mut self, c: u8) -> R<()> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    fn push_entry(&mut self, slot: u32, kind: Kind, start: usize, end: usize) -> usize {
+        let idx = self.s.entries.len();
+        let prev = self.s.heads.get(slot as usize).copied().unwrap_or(NONE);
+        self.s.entries.push(Entry {
+            prev,
+            dead: false,
+            kind,
+            start,
+            end,
+        });
+        if let Some(h) = self.s.heads.get_mut(slot as usize) {
+            *h = idx as u32;
+        }
+        idx
+    }
+
+    /// Processes a value wanted by the trie nodes `self.s.stack[set]`.
+    fn value(&mut self, set: Range<usize>) -> R<()> {
+        self.ws();
+        let plan = self.plan;
+        let c = self.peek().ok_or(())?;
+        match c {
+            b'"' => {
+                let (start, end, esc) = self.string()?;
+                let mut unesc: Option<(usize, usize)> = None;
+                for k in set {
+                    let node = &plan.nodes[self.s.stack[k] as usize];
+                    if node.slot == NONE {
+                        continue;
+                    }
+                    if esc {
+                        let (us, ue) = match unesc {
+                            Some(r) => r,
+                            None => {
+                                let us = self.s.unesc.len();
+                                unescape(&self.b[start..end], &mut self.s.unesc)?;
+                                let r = (us, self.s.unesc.len());
+                                unesc = Some(r);
+                                r
+                            }
+                        };
+                        self.push_entry(node.slot, Kind::StrUnescaped, us, ue);
+                    } else {
+                        self.push_entry(node.slot, Kind::Str, start, end);
+                    }
+                }
+                Ok(())
+            }
+            b'{' => {
+                let mut descend = false;
+                for k in set.clone() {
+                    let node = &plan.nodes[self.s.stack[k] as usize];
+                    if node.slot != NONE {
+                        self.push_entry(node.slot, Kind::Object, 0, 0);
+                    }
+                    descend |= node.wants_object();
+                }
+                if descend {
+                    self.object(set)
+                } else {
+                    self.skip_container()
+                }
+            }
+            b'[' => {
+                let first_entry = self.s.entries.len();
+                let mut descend = false;
+                for k in set.clone() {
+                    let node = &plan.nodes[self.s.stack[k] as usize];
+                    if node.slot != NONE {
+                        self.push_entry(node.slot, Kind::Array { has_null: false }, 0, 0);
+                    }
+                    descend |= node.wants_array();
+                }
+                let own_entries = first_entry..self.s.entries.len();
+                if descend {
+                    self.array(set, own_entries)
+                } else {
+                    self.skip_container()
+                }
+            }
+            b't' | b'f' | b'n' => {
+                let (lit, kind): (&[u8], Kind) = match c {
+                    b't' => (b"true", Kind::True),
+                    b'f' => (b"false", Kind::False),
+                    _ => (b"null", Kind::Null),
+                };
+                if !self.b[self.i..].starts_with(lit) {
+                    return Err(());
+                }
+                self.i += lit.len();
+                for k in set {
+                    let node = &plan.nodes[self.s.stack[k] as usize];
+                    if node.slot != NONE {
+                        self.push_entry(node.slot, kind, 0, 0);
+                    }
+                }
+                Ok(())
+            }
+            _ => {
+                let (start, end) = self.number()?;
+                for k in set {
+                    let node = &plan.nodes[self.s.stack[k] as usize];
+                    if node.slot != NONE {
+                        self.push_entry(node.slot, Kind::Num, start, end);
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn object(&mut self, set: Range<usize>) -> R<()> {
+        let plan = self.plan;
+        self.i += 1; // '{'
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        let dup_base = self.s.dups.len();
+        let map_base = self.s.dup_maps.len();
+        let result = (|| -> R<()> {
+            loop {
+                self.ws();
+                if self.peek() != Some(b'"') {
+                    return Err(());
+                }
+                let (ks, ke, kesc) = self.string()?;
+                let key = if kesc {
+                    let start = self.s.keybuf.len();
+                    unescape(&self.b[ks..ke], &mut self.s.keybuf)?;
+                    KeyRef {
+                        unescaped: true,
+                        start,
+                        end: self.s.keybuf.len(),
+                    }
+                } else {
+                    KeyRef {
+                        unescaped: false,
+                        start: ks,
+                        end: ke,
+                    }
+                };
+                self.ws();
+                self.expect(b':')?;
+                let child_start = self.s.stack.len();
+                {
+                    let kb: &[u8] = if key.unescaped {
+                        &self.s.keybuf[key.start..key.end]
+                    } else {
+                        &self.b[key.start..key.end]
+                    };
+                    for k in set.clone() {
+                        let node = &plan.nodes[self.s.stack[k] as usize];
+                        let c = node.key_child(kb);
+                        if c != NONE {
+                            self.s.stack.push(c);
+                        }
+                        if node.wildcard != NONE {
+                            self.s.stack.push(node.wildcard);
+                        }
+                    }
+                }
+                let child_end = self.s.stack.len();
+                if child_start == child_end {
+                    self.skip_value()?;
+                } else {
+                    let e0 = self.s.entries.len();
+                    self.value(child_start..child_end)?;
+                    let e1 = self.s.entries.len();
+                    self.s.stack.truncate(child_start);
+                    self.note_member(dup_base, map_base, key, (e0, e1));
+                }
+                self.ws();
+                match self.peek() {
+                    Some(b',') => self.i += 1,
+                    Some(b'}') => {
+                        self.i += 1;
+                        return Ok(());
+                    }
+                    _ => return Err(()),
+                }
+            }
+        })();
+        self.s.dups.truncate(dup_base);
+        self.s.dup_maps.truncate(map_base);
+        result
+    }
+
+    fn key_bytes(&self, k: KeyRef) -> &[u8] {
+        if k.unescaped {
+            &self.s.keybuf[k.start..k.end]
+        } else {
+            &self.b[k.start..k.end]
+        }
+    }
+
+    /// Records that member `key` of the current object produced `entries`; if the key was seen
+    /// before in this object, the earlier occurrence's entries die (last duplicate wins).
+    fn note_member(&mut self, dup_base: usize, map_base: usize, key: KeyRef, entries: (usize, usize)) {
+        const LINEAR_MAX: usize = 16;
+        let n = self.s.dups.len() - dup_base;
+        let found = if self.s.dup_maps.len() > map_base {
+            let kb = self.key_bytes(key);
+            self.s.dup_maps[map_base].get(kb).copied()
+        } else {
+            let kb = self.key_bytes(key);
+            (dup_base..self.s.dups.len()).find(|&j| self.key_bytes(self.s.dups[j].key) == kb)
+        };
+        if let Some(j) = found {
+            let (a, b) = self.s.dups[j].entries;
+            for e in &mut self.s.entries[a..b] {
+                e.dead = true;
+            }
+            self.s.dups[j].entries = entries;
+            return;
+        }
+        self.s.dups.push(Dup { key, entries });
+        if self.s.dup_maps.len() > map_base {
+            let kb: Box<[u8]> = self.key_bytes(key).into();
+            let idx = self.s.dups.len() - 1;
+            self.s.dup_maps[map_base].insert(kb, idx);
+        } else if n + 1 > LINEAR_MAX {
+            let mut m = HashMap::with_capacity(2 * LINEAR_MAX);
+            for j in dup_base..self.s.dups.len() {
+                m.insert(Box::<[u8]>::from(self.key_bytes(self.s.dups[j].key)), j);
+            }
+            self.s.dup_maps.push(m);
+        }
+    }
+
+    fn array(&mut self, set: Range<usize>, own_entries: Range<usize>) -> R<()> {
+        let plan = self.plan;
+        self.i += 1; // '['
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(());
+        }
+        let mut idx: u32 = 0;
+        loop {
+            self.ws();
+            if self.peek() == Some(b'n') && !own_entries.is_empty() {
+                for e in &mut self.s.entries[own_entries.clone()] {
+                    e.kind = Kind::Array { has_null: true };
+                }
+            }
+            let child_start = self.s.stack.len();
+            for k in set.clone() {
+                let node = &plan.nodes[self.s.stack[k] as usize];
+                let c = node.index_child(idx);
+                if c != NONE {
+                    self.s.stack.push(c);
+                }
+                if node.wildcard != NONE {
+                    self.s.stack.push(node.wildcard);
+                }
+            }
+            let child_end = self.s.stack.len();
+            if child_start == child_end {
+                self.skip_value()?;
+            } else {
+                self.value(child_start..child_end)?;
+                self.s.stack.truncate(child_start);
+            }
+            idx = idx.saturating_add(1);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(()),
+            }
+        }
+    }
+
+    /// At an opening quote: returns (content start, content end, has escapes), cursor after the
+    /// closing quote.
+    #[inline]
+    fn string(&mut self) -> R<(usize, usize, bool)> {
+        let start = self.i + 1;
+        let mut j = start;
+        let mut esc = false;
+        loop {
+            let k = memchr2(b'"', b'\\', self.b.get(j..).ok_or(())?).ok_or(())?;
+            let p = j + k;
+            if self.b[p] == b'"' {
+                self.i = p + 1;
+                return Ok((start, p, esc));
+            }
+            esc = true;
+            j = p + 2;
+        }
+    }
+
+    fn number(&mut self) -> R<(usize, usize)> {
+        let start = self.i;
+        while let Some(&c) = self.b.get(self.i) {
+            if c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E') {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+        if self.i == start {
+            Err(())
+        } else {
+            Ok((start, self.i))
+        }
+    }
+
+    fn skip_value(&mut self) -> R<()> {
+        self.ws();
+        match self.peek().ok_or(())? {
+            b'"' => self.string().map(|_| ()),
+            b'{' | b'[' => self.skip_container(),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(|_| ()),
+        }
+    }
+
+    fn literal(&mut self, lit: &[u8]) -> R<()> {
+        if self.b[self.i..].starts_with(lit) {
+            self.i += lit.len();
+            Ok(())
+        } else {
+            Err(())
+        }
+    }
+
+    /// At `{` or `[`: moves past the matching close bracket. Iterative; counts only the opening
+    /// bracket's own kind (the other kind is balanced inside it in valid JSON).
+    fn skip_container(&mut self) -> R<()> {
+        let end = skip_container(self.b, self.i).ok_or(())?;
+        self.i = end;
+        Ok(())
+    }
+}
+
+/// At `b[i]` == `{` or `[`: returns the position just after the matching close bracket.
+pub(crate) fn skip_container(b: &[u8], i: usize) -> Option<usize> {
+    let open = *b.get(i)?;
+    let close = if open == b'{' { b'}' } else { b']' };
+    let mut depth: usize = 1;
+    let mut j = i + 1;
+    loop {
+        let p = j + memchr3(b'"', open, close, b.get(j..)?)?;
+        let c = b[p];
+        if c == b'"' {
+            // skip the string
+            let mut q = p + 1;
+            loop {
+                let k = q + memchr2(b'"', b'\\', b.get(q..)?)?;
+                if b[k] == b'"' {
+                    j = k + 1;
+                    break;
+                }
+                q = k + 2;
+            }
+        } else if c == open {
+            depth += 1;
+            j = p + 1;
+        } else {
+            depth -= 1;
+            j = p + 1;
+            if depth == 0 {
+                return Some(j);
+            }
+        }
+    }
+}
+
+/// Unescapes JSON string content (between the quotes) into `out`. Lone surrogates become U+FFFD.
+pub(crate) fn unescape(s: &[u8], out: &mut Vec<u8>) -> R<()> {
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        if c != b'\\' {
+            // copy a run
+            let run_end = memchr::memchr(b'\\', &s[i..]).map_or(s.len(), |k| i + k);
+            out.extend_from_slice(&s[i..run_end]);
+            i = run_end;
+            continue;
+        }
+        let e = *s.get(i + 1).ok_or(())?;
+        i += 2;
+        match e {
+            b'"' => out.push(b'"'),
+            b'\\' => out.push(b'\\'),
+            b'/' => out.push(b'/'),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'u' => {
+                let hi = hex4(s.get(i..i + 4).ok_or(())?)?;
+                i += 4;
+                let cp = if (0xD800..0xDC00).contains(&hi) {
+                    if s.get(i) == Some(&b'\\') && s.get(i + 1) == Some(&b'u') {
+                        match s.get(i + 2..i + 6).map(hex4) {
+                            Some(Ok(lo)) if (0xDC00..0xE000).contains(&lo) => {
+                                i += 6;
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            }
+                            Some(Ok(_)) => 0xFFFD,
+                            _ => return Err(()),
+                        }
+                    } else {
+                        0xFFFD
+                    }
+                } else if (0xDC00..0xE000).contains(&hi) {
+                    0xFFFD
+                } else {
+                    hi
+                };
+                let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                let mut tmp = [0u8; 4];
+                out.extend_from_slice(ch.encode_utf8(&mut tmp).as_bytes());
+            }
+            _ => return Err(()),
+        }
+    }
+    Ok(())
+}
+
+fn hex4(h: &[u8]) -> R<u32> {
+    let mut v = 0u32;
+    for &c in h {
+        let d = (c as char).to_digit(16).ok_or(())?;
+        v = v * 16 + d;
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(k: &str) -> Segment {
+        Segment::Key(k.as_bytes().to_vec())
+    }
+
+    fn collect(plan: &Plan, msg: &str, slot: u32) -> Option<Vec<String>> {
+        let mut s = Scratch::default();
+        let v = scan_message(plan, msg.as_bytes(), &mut s)?;
+        Some(
+            v.slot(slot)
+                .map(|x| match x {
+                    Value::Str(b) => format!("s:{}", String::from_utf8_lossy(b)),
+                    Value::Num(b) => format!("n:{}", String::from_utf8_lossy(b)),
+                    other => format!("{other:?}"),
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn extracts_and_skips() {
+        let mut p = Plan::default();
+        let a_b = p.add_path(&[key("a"), key("b")]);
+        let c0 = p.add_path(&[key("c"), Segment::Index(1)]);
+        let w = p.add_path(&[key("d"), Segment::Wildcard]);
+        let msg = r#" {"x":{"a":[1,"}",{"b":2}]},"a":{"b":"v\"w","z":[]},"c":[0,true],"d":{"p":1,"q":null} } "#;
+        assert_eq!(collect(&p, msg, a_b).unwrap(), vec!["s:v\"w"]);
+        assert_eq!(collect(&p, msg, c0).unwrap(), vec!["Bool(true)"]);
+        assert_eq!(collect(&p, msg, w).unwrap(), vec!["Null", "n:1"]);
+    }
+
+    #[test]
+    fn last_duplicate_wins() {
+        let mut p = Plan::default();
+        let a = p.add_path(&[key("a")]);
+        let a_b = p.add_path(&[key("a"), key("b")]);
+        let msg = r#"{"a":{"b":1},"a":{"c":2}}"#;
+        assert_eq!(collect(&p, msg, a).unwrap(), vec!["Object"]);
+        assert!(collect(&p, msg, a_b).unwrap().is_empty());
+        let msg = r#"{"a":1,"\u0061":2}"#;
+        assert_eq!(collect(&p, msg, a).unwrap(), vec!["n:2"]);
+        // many distinct keys under a wildcard switch to the hash index
+        let mut p = Plan::default();
+        let w = p.add_path(&[Segment::Wildcard]);
+        let mut msg = String::from("{");
+        for i in 0..40 {
+            msg.push_str(&format!("\"k{i}\":{i},"));
+        }
+        msg.push_str("\"k3\":\"again\"}");
+        let vals = collect(&p, &msg, w).unwrap();
+        assert_eq!(vals.len(), 40);
+        assert!(vals.contains(&"s:again".to_string()));
+        assert!(!vals.contains(&"n:3".to_string()));
+    }
+
+    #[test]
+    fn invalid() {
+        let mut p = Plan::default();
+        let a = p.add_path(&[key("a")]);
+        for bad in [
+            "",
+            "[]",
+            "\"a\"",
+            "{",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":1} x",
+            "{\"a\":tru}",
+            "{\"b\":{\"c\":[}",
+            "{\"a\":\"\\q\"}",
+            "{\"a\" 1}",
+        ] {
+            assert!(collect(&p, bad, a).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unescapes() {
+        let mut out = Vec::new();
+        unescape(br#"a\u00e9\ud83d\ude00\ud800x\/\n"#, &mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "a\u{e9}\u{1F600}\u{FFFD}x/\n");
+    }
+}
