@@ -73,16 +73,9 @@ fn eval_expr(e: &Expr, slots: &[u32], vals: &Values<'_>) -> bool {
 }
 
 fn eval_cond(c: &Cond, slots: &[u32], vals: &Values<'_>) -> bool {
-    let Some(&slot) = slots.get(c.path as usize) else {
-        return false;
-    };
-    let mut it = vals.slot(slot);
-    match &c.test {
-        Test::NotExists => it.next().is_none(),
-        Test::IsTrue => it.any(|v| v == Value::Bool(true)),
-        Test::IsFalse => it.any(|v| v == Value::Bool(false)),
-        Test::IsNull => it.any(|v| matches!(v, Value::Null | Value::Array { has_null: true })),
-        Test::Cmp(op, rhs) => it.any(|v| cmp_value(*op, rhs, v)),
+    match slots.get(c.path as usize) {
+        Some(&slot) => super::eval::eval_test(&c.test, vals, slot),
+        None => false,
     }
 }
 
@@ -236,13 +229,18 @@ impl Parser<'_> {
                 pos,
             ));
         }
-        match self.cur.peek() {
-            Some('&') | Some('|') => Err(FilterError::syntax(
+        let single = match self.cur.peek() {
+            Some('&') => self.cur.peek_at(1) != Some('&'),
+            Some('|') => self.cur.peek_at(1) != Some('|'),
+            _ => false,
+        };
+        match single {
+            true => Err(FilterError::syntax(
                 "expected '&&' or '||'",
                 self.cur.rest_word(),
                 pos,
             )),
-            _ => Ok(()),
+            false => Ok(()),
         }
     }
 
@@ -570,7 +568,7 @@ impl Parser<'_> {
                     Rhs::Any
                 } else if let Some(value) = parse_number(word.as_bytes()) {
                     Rhs::Num { value }
-                } else if word.contains('%') || word.starts_with('=') {
+                } else if word.contains('%') || word.starts_with(['=', '<', '>', '!']) {
                     return Err(FilterError::syntax("invalid value", word, pos));
                 } else {
                     Rhs::Str(Glob::new(word.split('*').map(str::to_string).collect()))

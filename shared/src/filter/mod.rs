@@ -16,12 +16,14 @@
 
 pub mod cis;
 mod error;
+mod eval;
 mod json;
 mod lexer;
 pub mod metric;
 mod regex;
 mod scan;
 mod set;
+mod simd;
 mod space;
 mod terms;
 mod value;

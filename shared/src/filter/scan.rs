@@ -9,7 +9,7 @@
 //! escapes of recorded strings and keys) and structural on skipped containers (balanced
 //! brackets and strings).
 
-use memchr::{memchr2, memchr3};
+use super::simd;
 use std::collections::HashMap;
 use std::ops::Range;
 
@@ -29,6 +29,12 @@ pub(crate) enum Segment {
 #[derive(Debug, Clone)]
 struct Node {
     keys: Vec<(Box<[u8]>, u32)>,
+    /// (length, first 8 bytes) of each key, to reject most keys without a byte compare.
+    key_heads: Vec<(usize, u64)>,
+    /// Open-addressing index over `key_heads` (entry + 1; 0 = empty), power-of-two size.
+    key_table: Vec<u32>,
+    /// One bit per key (bit `key_hash >> 58`): most keys that are not wanted fail this test.
+    key_bloom: u64,
     indices: Vec<(u32, u32)>,
     wildcard: u32,
     slot: u32,
@@ -40,6 +46,9 @@ impl Node {
     fn new() -> Node {
         Node {
             keys: Vec::new(),
+            key_heads: Vec::new(),
+            key_table: Vec::new(),
+            key_bloom: 0,
             indices: Vec::new(),
             wildcard: NONE,
             slot: NONE,
@@ -55,14 +64,67 @@ impl Node {
         !self.indices.is_empty() || self.wildcard != NONE || (self.slot != NONE && self.want_nulls)
     }
 
+    fn rebuild_key_table(&mut self) {
+        let cap = (self.key_heads.len() * 4).next_power_of_two().max(16);
+        self.key_table = vec![0; cap];
+        self.key_bloom = 0;
+        for (i, &(len, head)) in self.key_heads.iter().enumerate() {
+            self.key_bloom |= 1 << (key_hash(len, head) >> 58);
+            let mut h = (key_hash(len, head) as usize) & (cap - 1);
+            while self.key_table[h] != 0 {
+                h = (h + 1) & (cap - 1);
+            }
+            self.key_table[h] = i as u32 + 1;
+        }
+    }
+
+    #[inline(always)]
+    fn lookup(&self, len: usize, head: u64, rest: &[u8]) -> u32 {
+        let hash = key_hash(len, head);
+        if self.key_bloom & (1 << (hash >> 58)) == 0 {
+            return NONE;
+        }
+        let cap = self.key_table.len();
+        let mut h = (hash as usize) & (cap - 1);
+        loop {
+            let e = self.key_table[h];
+            if e == 0 {
+                return NONE;
+            }
+            let i = (e - 1) as usize;
+            if self.key_heads[i] == (len, head) {
+                let (k, c) = &self.keys[i];
+                if len <= 8 || k[8..] == *rest {
+                    return *c;
+                }
+            }
+            h = (h + 1) & (cap - 1);
+        }
+    }
+
+    /// `key_child` for a key without escapes at `b[start..end]`.
+    #[inline]
+    fn key_child_at(&self, b: &[u8], start: usize, end: usize) -> u32 {
+        let len = end - start;
+        let head = match b.get(start..start + 8) {
+            Some(h) => {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(h);
+                let w = u64::from_le_bytes(w);
+                if len >= 8 {
+                    w
+                } else {
+                    w & ((1u64 << (8 * len)) - 1)
+                }
+            }
+            None => head8(&b[start..end]),
+        };
+        self.lookup(len, head, b.get(start + 8..end).unwrap_or(&[]))
+    }
+
     #[inline]
     fn key_child(&self, key: &[u8]) -> u32 {
-        for (k, c) in &self.keys {
-            if k.len() == key.len() && **k == *key {
-                return *c;
-            }
-        }
-        NONE
+        self.lookup(key.len(), head8(key), key.get(8..).unwrap_or(&[]))
     }
 
     #[inline]
@@ -76,11 +138,38 @@ impl Node {
     }
 }
 
+/// 64-bit hash of a key's (length, first 8 bytes); the top 6 bits index the bloom word.
+#[inline(always)]
+fn key_hash(len: usize, head: u64) -> u64 {
+    (head ^ (len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xD6E8_FEB8_6659_FD93)
+}
+
+/// The first 8 bytes of `k` (zero-padded) as an integer.
+#[inline]
+fn head8(k: &[u8]) -> u64 {
+    match k.get(..8) {
+        Some(h) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(h);
+            u64::from_le_bytes(w)
+        }
+        None => {
+            let mut w = 0u64;
+            for (i, &c) in k.iter().enumerate() {
+                w |= (c as u64) << (8 * i);
+            }
+            w
+        }
+    }
+}
+
 /// A trie of selector paths; each path's end node is a numbered slot.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     nodes: Vec<Node>,
     slots: usize,
+    /// Per slot: the path has a wildcard (the slot can hold several values).
+    multi: Vec<bool>,
 }
 
 impl Default for Plan {
@@ -88,6 +177,7 @@ impl Default for Plan {
         Plan {
             nodes: vec![Node::new()],
             slots: 0,
+            multi: Vec::new(),
         }
     }
 }
@@ -108,7 +198,11 @@ impl Plan {
                 let id = self.nodes.len() as u32;
                 self.nodes.push(Node::new());
                 match seg {
-                    Segment::Key(k) => self.nodes[n].keys.push((k.clone().into_boxed_slice(), id)),
+                    Segment::Key(k) => {
+                        self.nodes[n].keys.push((k.clone().into_boxed_slice(), id));
+                        self.nodes[n].key_heads.push((k.len(), head8(k)));
+                        self.nodes[n].rebuild_key_table();
+                    }
                     Segment::Index(i) => self.nodes[n].indices.push((*i, id)),
                     Segment::Wildcard => self.nodes[n].wildcard = id,
                 }
@@ -119,6 +213,7 @@ impl Plan {
         if self.nodes[n].slot == NONE {
             self.nodes[n].slot = self.slots as u32;
             self.slots += 1;
+            self.multi.push(path.contains(&Segment::Wildcard));
         }
         self.nodes[n].slot
     }
@@ -129,6 +224,11 @@ impl Plan {
         if let Some(node) = self.nodes.iter_mut().find(|n| n.slot == slot) {
             node.want_nulls = true;
         }
+    }
+
+    /// Can the slot hold several values (its path has a wildcard)?
+    pub(crate) fn is_multi(&self, slot: u32) -> bool {
+        self.multi.get(slot as usize).copied().unwrap_or(true)
     }
 
     /// True when no path was added (a set without JSON patterns needs no scan).
@@ -181,6 +281,9 @@ struct KeyRef {
 
 #[derive(Clone, Copy)]
 struct Dup {
+    /// The member's first trie child when the object has no wildcard (identifies the key);
+    /// NONE when duplicates are found by key bytes.
+    child: u32,
     key: KeyRef,
     entries: (usize, usize),
 }
@@ -195,6 +298,10 @@ pub struct Scratch {
     dup_maps: Vec<HashMap<Box<[u8]>, usize>>,
     unesc: Vec<u8>,
     keybuf: Vec<u8>,
+    pub(crate) truth: Vec<u64>,
+    /// Per trie node: (object instance, entries range) of its last match, for duplicate keys.
+    seen: Vec<(u64, usize, usize)>,
+    instance: u64,
 }
 
 impl std::fmt::Debug for Dup {
@@ -204,7 +311,10 @@ impl std::fmt::Debug for Dup {
 }
 
 impl Scratch {
-    fn reset(&mut self, slots: usize) {
+    fn reset(&mut self, slots: usize, nodes: usize) {
+        if self.seen.len() < nodes {
+            self.seen.resize(nodes, (0, 0, 0));
+        }
         self.entries.clear();
         self.heads.clear();
         self.heads.resize(slots, NONE);
@@ -279,7 +389,7 @@ pub(crate) fn scan_message<'a>(plan: &Plan, buf: &'a [u8], scratch: &'a mut Scra
 /// Scans the JSON object that starts at `start` (after optional whitespace) and returns where
 /// it ends (just after its `}`), recording the plan's values in `scratch`.
 pub(crate) fn scan_object_at(plan: &Plan, buf: &[u8], start: usize, scratch: &mut Scratch) -> Option<usize> {
-    scratch.reset(plan.slots);
+    scratch.reset(plan.slots, plan.nodes.len());
     let mut sc = Scanner {
         b: buf,
         i: start,
@@ -455,6 +565,12 @@ impl Scanner<'_, '_> {
 
     fn object(&mut self, set: Range<usize>) -> R<()> {
         let plan = self.plan;
+        if set.len() == 1 {
+            let nid = self.s.stack[set.start];
+            if plan.nodes[nid as usize].wildcard == NONE {
+                return self.object_single(nid);
+            }
+        }
         self.i += 1; // '{'
         self.ws();
         if self.peek() == Some(b'}') {
@@ -488,6 +604,7 @@ impl Scanner<'_, '_> {
                 self.ws();
                 self.expect(b':')?;
                 let child_start = self.s.stack.len();
+                let mut wild = false;
                 {
                     let kb: &[u8] = if key.unescaped {
                         &self.s.keybuf[key.start..key.end]
@@ -502,6 +619,7 @@ impl Scanner<'_, '_> {
                         }
                         if node.wildcard != NONE {
                             self.s.stack.push(node.wildcard);
+                            wild = true;
                         }
                     }
                 }
@@ -509,11 +627,12 @@ impl Scanner<'_, '_> {
                 if child_start == child_end {
                     self.skip_value()?;
                 } else {
+                    let first_child = if wild { NONE } else { self.s.stack[child_start] };
                     let e0 = self.s.entries.len();
                     self.value(child_start..child_end)?;
                     let e1 = self.s.entries.len();
                     self.s.stack.truncate(child_start);
-                    self.note_member(dup_base, map_base, key, (e0, e1));
+                    self.note_member(dup_base, map_base, first_child, key, (e0, e1));
                 }
                 self.ws();
                 match self.peek() {
@@ -531,6 +650,80 @@ impl Scanner<'_, '_> {
         result
     }
 
+    /// `object` for the common case: one trie node, no wildcard. Duplicate keys are detected
+    /// per trie child with the object-instance counter.
+    fn object_single(&mut self, nid: u32) -> R<()> {
+        let plan = self.plan;
+        let node = &plan.nodes[nid as usize];
+        self.i += 1; // '{'
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        self.s.instance += 1;
+        let inst = self.s.instance;
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return Err(());
+            }
+            let (ks, ke, kesc) = self.string()?;
+            let child = if kesc {
+                let start = self.s.keybuf.len();
+                unescape(&self.b[ks..ke], &mut self.s.keybuf)?;
+                node.key_child(&self.s.keybuf[start..])
+            } else {
+                node.key_child_at(self.b, ks, ke)
+            };
+            if self.b.get(self.i) == Some(&b':') {
+                self.i += 1;
+            } else {
+                self.ws();
+                self.expect(b':')?;
+            }
+            if child == NONE {
+                // compact JSON: a string value right after the colon (the common case)
+                if self.b.get(self.i) == Some(&b'"') {
+                    self.string()?;
+                } else {
+                    self.skip_value()?;
+                }
+            } else {
+                let e0 = self.s.entries.len();
+                let top = self.s.stack.len();
+                self.s.stack.push(child);
+                self.value(top..top + 1)?;
+                self.s.stack.truncate(top);
+                let e1 = self.s.entries.len();
+                let seen = self.s.seen.get(child as usize).copied().ok_or(())?;
+                if seen.0 == inst {
+                    for e in &mut self.s.entries[seen.1..seen.2] {
+                        e.dead = true;
+                    }
+                }
+                self.s.seen[child as usize] = (inst, e0, e1);
+            }
+            if self.b.get(self.i) == Some(&b',') {
+                self.i += 1;
+                if self.b.get(self.i) == Some(&b'"') {
+                    continue;
+                }
+                self.ws();
+                continue;
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(()),
+            }
+        }
+    }
+
     fn key_bytes(&self, k: KeyRef) -> &[u8] {
         if k.unescaped {
             &self.s.keybuf[k.start..k.end]
@@ -541,10 +734,12 @@ impl Scanner<'_, '_> {
 
     /// Records that member `key` of the current object produced `entries`; if the key was seen
     /// before in this object, the earlier occurrence's entries die (last duplicate wins).
-    fn note_member(&mut self, dup_base: usize, map_base: usize, key: KeyRef, entries: (usize, usize)) {
+    fn note_member(&mut self, dup_base: usize, map_base: usize, child: u32, key: KeyRef, entries: (usize, usize)) {
         const LINEAR_MAX: usize = 16;
         let n = self.s.dups.len() - dup_base;
-        let found = if self.s.dup_maps.len() > map_base {
+        let found = if child != NONE {
+            (dup_base..self.s.dups.len()).find(|&j| self.s.dups[j].child == child)
+        } else if self.s.dup_maps.len() > map_base {
             let kb = self.key_bytes(key);
             self.s.dup_maps[map_base].get(kb).copied()
         } else {
@@ -559,8 +754,10 @@ impl Scanner<'_, '_> {
             self.s.dups[j].entries = entries;
             return;
         }
-        self.s.dups.push(Dup { key, entries });
-        if self.s.dup_maps.len() > map_base {
+        self.s.dups.push(Dup { child, key, entries });
+        if child != NONE {
+            // bounded by the number of trie children: no index needed
+        } else if self.s.dup_maps.len() > map_base {
             let kb: Box<[u8]> = self.key_bytes(key).into();
             let idx = self.s.dups.len() - 1;
             self.s.dup_maps[map_base].insert(kb, idx);
@@ -628,8 +825,7 @@ impl Scanner<'_, '_> {
         let mut j = start;
         let mut esc = false;
         loop {
-            let k = memchr2(b'"', b'\\', self.b.get(j..).ok_or(())?).ok_or(())?;
-            let p = j + k;
+            let p = simd::find_quote_or_backslash(self.b, j).ok_or(())?;
             if self.b[p] == b'"' {
                 self.i = p + 1;
                 return Ok((start, p, esc));
@@ -687,35 +883,7 @@ impl Scanner<'_, '_> {
 
 /// At `b[i]` == `{` or `[`: returns the position just after the matching close bracket.
 pub(crate) fn skip_container(b: &[u8], i: usize) -> Option<usize> {
-    let open = *b.get(i)?;
-    let close = if open == b'{' { b'}' } else { b']' };
-    let mut depth: usize = 1;
-    let mut j = i + 1;
-    loop {
-        let p = j + memchr3(b'"', open, close, b.get(j..)?)?;
-        let c = b[p];
-        if c == b'"' {
-            // skip the string
-            let mut q = p + 1;
-            loop {
-                let k = q + memchr2(b'"', b'\\', b.get(q..)?)?;
-                if b[k] == b'"' {
-                    j = k + 1;
-                    break;
-                }
-                q = k + 2;
-            }
-        } else if c == open {
-            depth += 1;
-            j = p + 1;
-        } else {
-            depth -= 1;
-            j = p + 1;
-            if depth == 0 {
-                return Some(j);
-            }
-        }
-    }
+    simd::skip_container(b, i)
 }
 
 /// Unescapes JSON string content (between the quotes) into `out`. Lone surrogates become U+FFFD.

@@ -1,5 +1,6 @@
 //! Many compiled patterns evaluated together with one scan per record.
 
+use super::eval::Evaluator;
 use super::scan::{self, Plan, Scratch};
 use super::FilterPattern;
 use memchr::memchr2;
@@ -10,8 +11,12 @@ use memchr::memchr2;
 pub struct FilterSet {
     patterns: Vec<FilterPattern>,
     plan: Plan,
-    /// For JSON pattern `i`: the slot in `plan` of each of its paths.
-    slot_maps: Vec<Vec<u32>>,
+    /// All JSON patterns, compiled together.
+    evaluator: Evaluator,
+    /// Evaluator index -> pattern index.
+    json_patterns: Vec<usize>,
+    /// Patterns of the other forms.
+    other_patterns: Vec<usize>,
 }
 
 /// Which patterns of a [`FilterSet`] matched one record (a bit set indexed like the set).
@@ -73,13 +78,19 @@ impl FilterSet {
 
     /// Adds a pattern and returns its index.
     pub fn push(&mut self, pattern: FilterPattern) -> usize {
-        let slots = match pattern.json() {
-            Some(j) => j.register(&mut self.plan),
-            None => Vec::new(),
-        };
-        self.slot_maps.push(slots);
+        let idx = self.patterns.len();
+        match pattern.json() {
+            Some(j) => {
+                let slots = j.register(&mut self.plan);
+                let plan = &self.plan;
+                self.evaluator.add(j, &slots, &|s| plan.is_multi(s));
+                self.evaluator.build();
+                self.json_patterns.push(idx);
+            }
+            None => self.other_patterns.push(idx),
+        }
         self.patterns.push(pattern);
-        self.patterns.len() - 1
+        idx
     }
 
     /// Number of patterns.
@@ -105,12 +116,14 @@ impl FilterSet {
     /// Evaluates every pattern against one message (one scan for all JSON patterns).
     pub fn matches_into(&self, message: &[u8], scratch: &mut Scratch, out: &mut MatchSet) {
         out.reset(self.patterns.len());
-        let vals = if self.plan.is_empty() {
-            None
-        } else {
-            scan::scan_message(&self.plan, message, scratch)
-        };
-        self.eval(message, vals.as_ref(), out);
+        self.eval_others(message, out);
+        if !self.plan.is_empty() {
+            let mut truth = std::mem::take(&mut scratch.truth);
+            if let Some(vals) = scan::scan_message(&self.plan, message, scratch) {
+                self.evaluator.run(&vals, &mut truth, |i| out.set(self.json_patterns[i]));
+            }
+            scratch.truth = truth;
+        }
     }
 
     /// Convenience: evaluates every pattern against one message.
@@ -120,16 +133,9 @@ impl FilterSet {
         out
     }
 
-    fn eval(&self, record: &[u8], vals: Option<&scan::Values<'_>>, out: &mut MatchSet) {
-        for (i, p) in self.patterns.iter().enumerate() {
-            let hit = match p.json() {
-                Some(j) => match vals {
-                    Some(v) => j.eval(&self.slot_maps[i], v),
-                    None => false,
-                },
-                None => p.matches_with(record, &mut Scratch::default()),
-            };
-            if hit {
+    fn eval_others(&self, record: &[u8], out: &mut MatchSet) {
+        for &i in &self.other_patterns {
+            if self.patterns[i].matches_with(record, &mut Scratch::default()) {
                 out.set(i);
             }
         }
@@ -172,11 +178,12 @@ impl FilterSet {
                 scan::scan_object_at(&self.plan, file, start, scratch).ok_or_else(|| err(start, "invalid record JSON"))?
             };
             let record = &file[start..end];
-            if self.plan.is_empty() {
-                self.eval(record, None, &mut out);
-            } else {
+            self.eval_others(record, &mut out);
+            if !self.plan.is_empty() {
+                let mut truth = std::mem::take(&mut scratch.truth);
                 let vals = scan::values(file, scratch);
-                self.eval(record, Some(&vals), &mut out);
+                self.evaluator.run(&vals, &mut truth, |k| out.set(self.json_patterns[k]));
+                scratch.truth = truth;
             }
             f(n, record, &out);
             n += 1;
