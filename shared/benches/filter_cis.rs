@@ -4,7 +4,9 @@
 //! fixed seed from the real invictus-ir records, 500 per file, gzip), then times:
 //! gunzip alone; gunzip + `FilterSet::for_each_record` (one pass per file); gunzip + serde
 //! RawValue split + `FilterSet::matches_into` per record. Run with
-//! `cargo bench -p trailwarden-shared --bench filter_cis [-- FILES]` (default 288 files).
+//! `cargo bench -p trailwarden-shared --bench filter_cis [-- FILES]` (default 288 files);
+//! `-- FILES --scan-only` times single patterns, `-- FILES --repeat N` does fixed work (for
+//! instruction counts under valgrind). Times are CPU times of the thread.
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -13,7 +15,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-use trailwarden::filter::{cis, MatchSet, Scratch};
+use trailwarden::filter::{cis, FilterPattern, FilterSet, MatchSet, Scratch};
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -84,16 +86,78 @@ fn best_of<F: FnMut() -> usize>(_runs: usize, mut f: F) -> (Duration, usize) {
 }
 
 fn main() {
-    let files: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(288);
+    let args: Vec<String> = std::env::args().collect();
+    let files: usize = args.iter().skip(1).find_map(|a| a.parse().ok()).unwrap_or(288);
     let gz = corpus(files, 500);
     let gz_bytes: usize = gz.iter().map(Vec::len).sum();
     let set = cis::filter_set();
-    let mut buf = Vec::with_capacity(2 << 20);
-    let mut raw_bytes = 0;
     let mut scratch = Scratch::default();
+    let plain: Vec<Vec<u8>> = gz
+        .iter()
+        .map(|f| {
+            let mut v = Vec::new();
+            GzDecoder::new(&f[..]).read_to_end(&mut v).unwrap();
+            v
+        })
+        .collect();
+    let raw_bytes: usize = plain.iter().map(Vec::len).sum();
+
+    if let Some(i) = args.iter().position(|a| a == "--gunzip-repeat") {
+        let times: usize = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(10);
+        let mut buf = Vec::with_capacity(2 << 20);
+        let mut n = 0;
+        for _ in 0..times {
+            for f in &gz {
+                buf.clear();
+                GzDecoder::new(&f[..]).read_to_end(&mut buf).unwrap();
+                n += buf.len();
+            }
+        }
+        println!("{n} bytes");
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--repeat") {
+        // fixed work, for instruction counting (valgrind --tool=cachegrind)
+        let times: usize = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(10);
+        let set: FilterSet = match std::env::var("PATTERN") {
+            Ok(p) => [FilterPattern::parse(&p).unwrap()].into_iter().collect(),
+            Err(_) => cis::filter_set(),
+        };
+        let mut n = 0;
+        for _ in 0..times {
+            for f in &plain {
+                n += set.for_each_record(f, &mut scratch, |_, _, _| {}).unwrap();
+            }
+        }
+        println!("{n} records");
+        return;
+    }
+    if args.iter().any(|a| a == "--scan-only") {
+        let mut pats: Vec<(String, FilterSet)> = vec![("CIS".to_string(), cis::filter_set())];
+        for pat in [
+            "\"\"",
+            "{ $.zzz = X }",
+            "{ $.zzz = X && $.userIdentity.zzz = 1 }",
+            "{ $.eventName = X }",
+            "{ $.userIdentity.type = X }",
+            "{ $.eventName = \"ConsoleLogin\" && $.responseElements.ConsoleLogin = X }",
+        ] {
+            pats.push((pat.to_string(), [FilterPattern::parse(pat).unwrap()].into_iter().collect()));
+        }
+        for (name, one) in &pats {
+            let (t, n) = best_of(1, || {
+                let mut n = 0;
+                for f in &plain {
+                    n += one.for_each_record(f, &mut scratch, |_, _, _| {}).unwrap();
+                }
+                n
+            });
+            println!("scan only {name}: {:.0} ns/record", t.as_nanos() as f64 / n as f64);
+        }
+        return;
+    }
+
+    let mut buf = Vec::with_capacity(2 << 20);
     let mut counts = [0usize; 15];
     let mut n_records = 0;
     // Alternate the two measurements (the machine may be shared) and keep the best round.
@@ -101,13 +165,11 @@ fn main() {
     let mut t_pass = Duration::MAX;
     for _round in 0..5 {
         let (t, _) = best_of(1, || {
-            raw_bytes = 0;
             for f in &gz {
                 buf.clear();
                 GzDecoder::new(&f[..]).read_to_end(&mut buf).unwrap();
-                raw_bytes += buf.len();
             }
-            raw_bytes
+            0
         });
         t_gunzip = t_gunzip.min(t);
         let (t, n) = best_of(1, || {
@@ -129,49 +191,15 @@ fn main() {
         t_pass = t_pass.min(t);
         n_records = n;
     }
-    let plain: Vec<Vec<u8>> = gz
-        .iter()
-        .map(|f| {
-            let mut v = Vec::new();
-            GzDecoder::new(&f[..]).read_to_end(&mut v).unwrap();
-            v
-        })
-        .collect();
-    let (t_filters_only, _) = best_of(5, || {
+    let (t_filters_only, _) = best_of(1, || {
         let mut n = 0;
         for f in &plain {
             n += set.for_each_record(f, &mut scratch, |_, _, _| {}).unwrap();
         }
         n
     });
-    if std::env::args().any(|a| a == "--scan-only") {
-        let only = std::env::var("ONLY").ok();
-        let mut n = 0;
-        let t = cpu_now();
-        while only.is_none() && cpu_now() - t < Duration::from_secs(3) {
-            for f in &plain {
-                n += set.for_each_record(f, &mut scratch, |_, _, _| {}).unwrap();
-            }
-        }
-        println!("scan-only CIS: {:.0} ns/record", (cpu_now() - t).as_nanos() as f64 / n as f64);
-        for pat in ["{ $.eventName = X }", "{ $.userIdentity.type = X }", "{ $.eventName = \"ConsoleLogin\" && $.responseElements.ConsoleLogin = X }", "\"\""] {
-            if only.as_deref().is_some_and(|o| o != pat) {
-                continue;
-            }
-            let one: trailwarden::filter::FilterSet = [trailwarden::filter::FilterPattern::parse(pat).unwrap()].into_iter().collect();
-            let t = cpu_now();
-            let mut n = 0;
-            while cpu_now() - t < Duration::from_secs(2) {
-                for f in &plain {
-                    n += one.for_each_record(f, &mut scratch, |_, _, _| {}).unwrap();
-                }
-            }
-            println!("scan-only {pat}: {:.0} ns/record", (cpu_now() - t).as_nanos() as f64 / n as f64);
-        }
-        return;
-    }
     let mut m = MatchSet::default();
-    let (t_serde, _) = best_of(3, || {
+    let (t_serde, _) = best_of(1, || {
         let mut n = 0;
         for f in &gz {
             buf.clear();
@@ -185,22 +213,16 @@ fn main() {
         n
     });
     let mb = raw_bytes as f64 / 1e6;
-    println!("corpus: {files} files, {n_records} records, {:.1} MB gzip, {mb:.1} MB JSON", gz_bytes as f64 / 1e6);
+    let pct = |t: Duration| (t.as_secs_f64() / t_gunzip.as_secs_f64() - 1.0) * 100.0;
+    println!("corpus: {files} files, {n_records} records, {:.1} MB gzip, {mb:.1} MB JSON (CPU times)", gz_bytes as f64 / 1e6);
     println!("gunzip alone:                         {:>8.1} ms ({:.0} MB/s)", t_gunzip.as_secs_f64() * 1e3, mb / t_gunzip.as_secs_f64());
+    println!("gunzip + CIS for_each_record:         {:>8.1} ms (+{:.1}% over gunzip)", t_pass.as_secs_f64() * 1e3, pct(t_pass));
     println!(
-        "gunzip + CIS for_each_record:         {:>8.1} ms (+{:.1}% over gunzip)",
-        t_pass.as_secs_f64() * 1e3,
-        (t_pass.as_secs_f64() / t_gunzip.as_secs_f64() - 1.0) * 100.0
-    );
-    println!(
-        "CIS for_each_record alone:            {:>8.1} ms ({:.0} MB/s)",
+        "CIS for_each_record alone:            {:>8.1} ms ({:.0} MB/s, {:.0} ns/record)",
         t_filters_only.as_secs_f64() * 1e3,
-        mb / t_filters_only.as_secs_f64()
+        mb / t_filters_only.as_secs_f64(),
+        t_filters_only.as_nanos() as f64 / n_records as f64
     );
-    println!(
-        "gunzip + serde split + matches_into:  {:>8.1} ms (+{:.1}% over gunzip)",
-        t_serde.as_secs_f64() * 1e3,
-        (t_serde.as_secs_f64() / t_gunzip.as_secs_f64() - 1.0) * 100.0
-    );
+    println!("gunzip + serde split + matches_into:  {:>8.1} ms (+{:.1}% over gunzip)", t_serde.as_secs_f64() * 1e3, pct(t_serde));
     println!("matches per filter: {counts:?}");
 }

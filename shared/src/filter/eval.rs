@@ -1,13 +1,22 @@
-//! Evaluates many JSON patterns at once from the values of one scan.
+//! Evaluates many JSON patterns at once from one scan of a record.
 //!
 //! Conditions of all patterns go in one table. Exact string equalities on single-valued
-//! selectors (`$.eventName = CreateTrail`, the bulk of the CIS filters) are answered together
-//! by one hash lookup of the selector's value per record; the other conditions are evaluated one
-//! by one. Pattern expressions then read condition truth from a bit set.
+//! selectors read during the scan (`$.eventName = CreateTrail`, the bulk of the CIS filters)
+//! are answered together by one hash lookup of the selector's value per record; the other such
+//! conditions are evaluated one by one. Pattern expressions then read condition truth from a
+//! bit set.
+//!
+//! Conditions on selectors inside a root member's object (`$.userIdentity.type`) are *lazy*
+//! when the plan defers those objects: they are evaluated only when an expression reaches
+//! them (cheap conditions first), and an equality whose literal does not even occur in the
+//! object's bytes is false without walking the object.
 
 use super::json::{cmp_value, Cond, Expr, JsonPattern, Test};
-use super::scan::{Value, Values};
+use super::scan::{self, Plan, Scratch, Value, Values};
 use super::value::{Glob, Op, Rhs};
+use memchr::memmem::Finder;
+
+const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Clone)]
 enum Node {
@@ -25,23 +34,20 @@ struct ExactTable {
     index: Vec<u32>,
 }
 
+/// Constant-time hash of a short byte string: length, first and last 8 bytes.
 #[inline]
 fn hash(b: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = (b.len() as u64).wrapping_mul(K);
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let word = |s: &[u8]| {
         let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    h ^ (h >> 29)
+        let n = s.len().min(8);
+        w[..n].copy_from_slice(&s[..n]);
+        u64::from_le_bytes(w)
+    };
+    let first = word(b);
+    let last = if b.len() > 8 { word(&b[b.len() - 8..]) } else { 0 };
+    let h = (first ^ (b.len() as u64).wrapping_mul(K)).wrapping_mul(K) ^ last;
+    h.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 7
 }
 
 impl ExactTable {
@@ -85,18 +91,28 @@ impl ExactTable {
     }
 }
 
+/// A condition of some pattern.
+#[derive(Debug, Clone)]
+struct CondInfo {
+    slot: u32,
+    test: Test,
+    /// Root member whose deferred object holds the slot's values (NONE: read during the scan).
+    owner: u32,
+    /// For lazy equalities: a literal that must occur in the object's bytes.
+    guard: Option<Finder<'static>>,
+}
+
 /// A compiled evaluator for a list of JSON patterns sharing one scan plan.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Evaluator {
-    /// Every condition: (slot, test).
-    conds: Vec<(u32, Test)>,
+    conds: Vec<CondInfo>,
     tables: Vec<ExactTable>,
-    /// Conditions not covered by `tables`.
+    /// Eager conditions not covered by `tables`.
     generic: Vec<u32>,
     nodes: Vec<Node>,
     kids: Vec<u32>,
-    /// Root node of each added pattern and the range of its condition ids.
-    roots: Vec<(u32, u32, u32)>,
+    /// Per pattern: root node, first condition, end of conditions, has lazy conditions.
+    roots: Vec<(u32, u32, u32, bool)>,
 }
 
 /// Is any bit in `lo..hi` set?
@@ -119,41 +135,103 @@ fn any_in(truth: &[u64], lo: u32, hi: u32) -> bool {
     false
 }
 
+#[inline]
+fn bit(v: &[u64], id: u32) -> bool {
+    v.get((id / 64) as usize).is_some_and(|w| w & (1 << (id % 64)) != 0)
+}
+
+#[inline]
+fn set_bit(v: &mut [u64], id: u32) {
+    if let Some(w) = v.get_mut((id / 64) as usize) {
+        *w |= 1 << (id % 64);
+    }
+}
+
+/// A literal that must occur verbatim in the JSON text of any string equal to the glob: its
+/// longest piece, if that piece has no character JSON could write as an escape other than
+/// `\u` (which the caller rules out by checking for backslashes).
+fn guard_literal(test: &Test) -> Option<Finder<'static>> {
+    let Test::Cmp(Op::Eq, Rhs::Str(glob)) = test else {
+        return None;
+    };
+    let piece: &[u8] = match glob {
+        Glob::Exact(s) | Glob::Prefix(s) | Glob::Suffix(s) | Glob::Contains(s) => s,
+        Glob::Pieces(p) => p.iter().max_by_key(|x| x.len()).map(|x| x.as_slice()).unwrap_or(&[]),
+    };
+    if piece.is_empty() || piece.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\' || c == b'/') {
+        return None;
+    }
+    Some(Finder::new(piece).into_owned())
+}
+
+/// Per-record evaluation context.
+struct Ctx<'a> {
+    plan: &'a Plan,
+    buf: &'a [u8],
+    scratch: &'a mut Scratch,
+    truth: &'a [u64],
+}
+
 impl Evaluator {
-    /// Adds a pattern whose `paths[i]` has slot `slots[i]`; `multi[s]` tells whether slot `s`
-    /// can hold several values (wildcard paths). Returns the pattern's index in the evaluator.
-    pub(crate) fn add(&mut self, pat: &JsonPattern, slots: &[u32], multi: &dyn Fn(u32) -> bool) -> usize {
+    /// Adds a pattern whose `paths[i]` has slot `slots[i]` in `plan`. Returns its index.
+    pub(crate) fn add(&mut self, pat: &JsonPattern, slots: &[u32], plan: &Plan) -> usize {
         let first = self.conds.len() as u32;
-        let root = self.add_expr(&pat.expr, slots, multi);
-        self.roots.push((root, first, self.conds.len() as u32));
+        let root = self.add_expr(&pat.expr, slots, plan).0;
+        let end = self.conds.len() as u32;
+        let lazy = self.conds[first as usize..].iter().any(|c| c.owner != NONE);
+        self.roots.push((root, first, end, lazy));
         self.roots.len() - 1
     }
 
-    fn add_expr(&mut self, e: &Expr, slots: &[u32], multi: &dyn Fn(u32) -> bool) -> u32 {
-        let node = match e {
-            Expr::Cond(c) => Node::Leaf(self.add_cond(c, slots, multi)),
+    /// Returns (node, cost): 0 = all eager, 1 = lazy with literal guards, 2 = lazy.
+    fn add_expr(&mut self, e: &Expr, slots: &[u32], plan: &Plan) -> (u32, u8) {
+        let (node, cost) = match e {
+            Expr::Cond(c) => {
+                let id = self.add_cond(c, slots, plan);
+                let info = &self.conds[id as usize];
+                let cost = match (info.owner, &info.guard) {
+                    (NONE, _) => 0,
+                    (_, Some(_)) => 1,
+                    _ => 2,
+                };
+                (Node::Leaf(id), cost)
+            }
             Expr::And(v) | Expr::Or(v) => {
-                let ids: Vec<u32> = v.iter().map(|x| self.add_expr(x, slots, multi)).collect();
+                let mut kids: Vec<(u32, u8)> = v.iter().map(|x| self.add_expr(x, slots, plan)).collect();
+                // Pure boolean functions: evaluate cheap children first.
+                kids.sort_by_key(|k| k.1);
+                let cost = kids.iter().map(|k| k.1).max().unwrap_or(0);
                 let start = self.kids.len() as u32;
-                self.kids.extend_from_slice(&ids);
-                let len = ids.len() as u32;
-                if matches!(e, Expr::And(_)) {
+                self.kids.extend(kids.iter().map(|k| k.0));
+                let len = kids.len() as u32;
+                let node = if matches!(e, Expr::And(_)) {
                     Node::And(start, len)
                 } else {
                     Node::Or(start, len)
-                }
+                };
+                (node, cost)
             }
         };
         self.nodes.push(node);
-        (self.nodes.len() - 1) as u32
+        ((self.nodes.len() - 1) as u32, cost)
     }
 
-    fn add_cond(&mut self, c: &Cond, slots: &[u32], multi: &dyn Fn(u32) -> bool) -> u32 {
-        let slot = slots.get(c.path as usize).copied().unwrap_or(u32::MAX);
+    fn add_cond(&mut self, c: &Cond, slots: &[u32], plan: &Plan) -> u32 {
+        let slot = slots.get(c.path as usize).copied().unwrap_or(NONE);
         let id = self.conds.len() as u32;
-        self.conds.push((slot, c.test.clone()));
+        let owner = if slot == NONE { NONE } else { plan.owner(slot) };
+        let guard = if owner != NONE { guard_literal(&c.test) } else { None };
+        self.conds.push(CondInfo {
+            slot,
+            test: c.test.clone(),
+            owner,
+            guard,
+        });
+        if owner != NONE {
+            return id;
+        }
         match &c.test {
-            Test::Cmp(Op::Eq, Rhs::Str(Glob::Exact(lit))) if slot != u32::MAX && !multi(slot) => {
+            Test::Cmp(Op::Eq, Rhs::Str(Glob::Exact(lit))) if slot != NONE && !plan.is_multi(slot) => {
                 let t = match self.tables.iter().position(|t| t.slot == slot) {
                     Some(i) => i,
                     None => {
@@ -178,44 +256,106 @@ impl Evaluator {
         }
     }
 
-    /// Evaluates every pattern; `hit(i)` is called for each pattern index that matches.
-    pub(crate) fn run(&self, vals: &Values<'_>, truth: &mut Vec<u64>, mut hit: impl FnMut(usize)) {
+    /// Evaluates every pattern on the record just scanned into `scratch` from `buf`; `hit(i)` is
+    /// called for each pattern index that matches.
+    pub(crate) fn run(&self, plan: &Plan, buf: &[u8], scratch: &mut Scratch, mut hit: impl FnMut(usize)) {
+        let words = self.conds.len().div_ceil(64);
+        let mut truth = std::mem::take(&mut scratch.truth);
         truth.clear();
-        truth.resize(self.conds.len().div_ceil(64), 0);
-        for t in &self.tables {
-            if let Some(Value::Str(s) | Value::Num(s)) = vals.slot(t.slot).next() {
-                if let Some(ids) = t.lookup(s) {
-                    for &id in ids {
-                        truth[(id / 64) as usize] |= 1 << (id % 64);
+        truth.resize(words, 0);
+        {
+            let vals = scan::values(buf, scratch);
+            for t in &self.tables {
+                if let Some(Value::Str(s) | Value::Num(s)) = vals.slot(t.slot).next() {
+                    if let Some(ids) = t.lookup(s) {
+                        for &id in ids {
+                            set_bit(&mut truth, id);
+                        }
                     }
                 }
             }
-        }
-        for &id in &self.generic {
-            let (slot, test) = &self.conds[id as usize];
-            if eval_test(test, vals, *slot) {
-                truth[(id / 64) as usize] |= 1 << (id % 64);
+            for &id in &self.generic {
+                let c = &self.conds[id as usize];
+                if eval_test(&c.test, &vals, c.slot) {
+                    set_bit(&mut truth, id);
+                }
             }
         }
+        let any_lazy = self.roots.iter().any(|r| r.3);
+        if any_lazy {
+            scratch.lazy_known.clear();
+            scratch.lazy_known.resize(words, 0);
+            scratch.lazy_value.clear();
+            scratch.lazy_value.resize(words, 0);
+        }
+        let mut ctx = Ctx {
+            plan,
+            buf,
+            scratch,
+            truth: &truth,
+        };
         // Expressions have no negation (NOT EXISTS and != are conditions), so a pattern none
-        // of whose conditions holds cannot match: only evaluate the others.
-        for (i, &(root, lo, hi)) in self.roots.iter().enumerate() {
-            if lo < hi && any_in(truth, lo, hi) && self.eval_node(root, truth) {
+        // of whose conditions holds cannot match: without lazy conditions, only evaluate
+        // patterns with some true condition.
+        for (i, &(root, lo, hi, lazy)) in self.roots.iter().enumerate() {
+            let candidate = lazy || (lo < hi && any_in(&truth, lo, hi));
+            if candidate && self.eval_node(root, &mut ctx) {
                 hit(i);
+            }
+        }
+        scratch.truth = truth;
+    }
+
+    fn eval_node(&self, n: u32, ctx: &mut Ctx<'_>) -> bool {
+        match self.nodes[n as usize] {
+            Node::Leaf(id) => self.leaf(id, ctx),
+            Node::And(s, l) => {
+                for k in s..s + l {
+                    if !self.eval_node(self.kids[k as usize], ctx) {
+                        return false;
+                    }
+                }
+                true
+            }
+            Node::Or(s, l) => {
+                for k in s..s + l {
+                    if self.eval_node(self.kids[k as usize], ctx) {
+                        return true;
+                    }
+                }
+                false
             }
         }
     }
 
-    fn eval_node(&self, n: u32, truth: &[u64]) -> bool {
-        match self.nodes[n as usize] {
-            Node::Leaf(id) => truth[(id / 64) as usize] & (1 << (id % 64)) != 0,
-            Node::And(s, l) => self.kids[s as usize..(s + l) as usize]
-                .iter()
-                .all(|&k| self.eval_node(k, truth)),
-            Node::Or(s, l) => self.kids[s as usize..(s + l) as usize]
-                .iter()
-                .any(|&k| self.eval_node(k, truth)),
+    fn leaf(&self, id: u32, ctx: &mut Ctx<'_>) -> bool {
+        let c = &self.conds[id as usize];
+        if c.owner == NONE {
+            return bit(ctx.truth, id);
         }
+        if bit(&ctx.scratch.lazy_known, id) {
+            return bit(&ctx.scratch.lazy_value, id);
+        }
+        let mut decided = None;
+        if let Some(span) = scan::deferred_span(ctx.buf, ctx.scratch, c.owner) {
+            if let Some(g) = &c.guard {
+                if g.find(span).is_none() && memchr::memchr(b'\\', span).is_none() {
+                    decided = Some(false);
+                }
+            }
+            if decided.is_none() {
+                scan::materialize(ctx.plan, ctx.buf, ctx.scratch, c.owner);
+            }
+        }
+        let v = match decided {
+            Some(v) => v,
+            None => eval_test(&c.test, &scan::values(ctx.buf, ctx.scratch), c.slot),
+        };
+        set_bit(&mut ctx.scratch.lazy_known, id);
+        if v {
+            set_bit(&mut ctx.scratch.lazy_value, id);
+        }
+        v
     }
 }
 

@@ -103,19 +103,25 @@ impl Node {
     }
 
     /// `key_child` for a key without escapes at `b[start..end]`.
-    #[inline]
+    #[inline(always)]
     fn key_child_at(&self, b: &[u8], start: usize, end: usize) -> u32 {
+        const MASK: [u64; 9] = [
+            0,
+            0xFF,
+            0xFFFF,
+            0xFF_FFFF,
+            0xFFFF_FFFF,
+            0xFF_FFFF_FFFF,
+            0xFFFF_FFFF_FFFF,
+            0xFF_FFFF_FFFF_FFFF,
+            u64::MAX,
+        ];
         let len = end - start;
         let head = match b.get(start..start + 8) {
             Some(h) => {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(h);
-                let w = u64::from_le_bytes(w);
-                if len >= 8 {
-                    w
-                } else {
-                    w & ((1u64 << (8 * len)) - 1)
-                }
+                u64::from_le_bytes(w) & MASK[len.min(8)]
             }
             None => head8(&b[start..end]),
         };
@@ -170,6 +176,11 @@ pub(crate) struct Plan {
     slots: usize,
     /// Per slot: the path has a wildcard (the slot can hold several values).
     multi: Vec<bool>,
+    /// Per slot: the root member (trie node) its path goes through when the path is at least
+    /// two keys deep from the root, else NONE. With `lazy`, such members' objects are not
+    /// walked during the scan but kept as spans and walked on demand ([`materialize`]).
+    owner: Vec<u32>,
+    lazy: bool,
 }
 
 impl Default for Plan {
@@ -178,6 +189,8 @@ impl Default for Plan {
             nodes: vec![Node::new()],
             slots: 0,
             multi: Vec::new(),
+            owner: Vec::new(),
+            lazy: false,
         }
     }
 }
@@ -214,6 +227,11 @@ impl Plan {
             self.nodes[n].slot = self.slots as u32;
             self.slots += 1;
             self.multi.push(path.contains(&Segment::Wildcard));
+            let owner = match path {
+                [Segment::Key(k), _, ..] => self.nodes[0].key_child(k),
+                _ => NONE,
+            };
+            self.owner.push(owner);
         }
         self.nodes[n].slot
     }
@@ -224,6 +242,19 @@ impl Plan {
         if let Some(node) = self.nodes.iter_mut().find(|n| n.slot == slot) {
             node.want_nulls = true;
         }
+    }
+
+    /// Defer the walk of root members' objects until a condition needs them (FilterSet).
+    pub(crate) fn set_lazy(&mut self, lazy: bool) {
+        self.lazy = lazy;
+    }
+
+    /// The root member whose object must be materialized before `slot` can be read, or NONE.
+    pub(crate) fn owner(&self, slot: u32) -> u32 {
+        if !self.lazy {
+            return NONE;
+        }
+        self.owner.get(slot as usize).copied().unwrap_or(NONE)
     }
 
     /// Can the slot hold several values (its path has a wildcard)?
@@ -302,6 +333,12 @@ pub struct Scratch {
     /// Per trie node: (object instance, entries range) of its last match, for duplicate keys.
     seen: Vec<(u64, usize, usize)>,
     instance: u64,
+    /// Per trie node: (scan number, start, end) of a deferred root member object.
+    spans: Vec<(u64, usize, usize)>,
+    scan: u64,
+    /// Lazy condition results: known / value bits.
+    pub(crate) lazy_known: Vec<u64>,
+    pub(crate) lazy_value: Vec<u64>,
 }
 
 impl std::fmt::Debug for Dup {
@@ -314,7 +351,9 @@ impl Scratch {
     fn reset(&mut self, slots: usize, nodes: usize) {
         if self.seen.len() < nodes {
             self.seen.resize(nodes, (0, 0, 0));
+            self.spans.resize(nodes, (0, 0, 0));
         }
+        self.scan += 1;
         self.entries.clear();
         self.heads.clear();
         self.heads.resize(slots, NONE);
@@ -386,6 +425,14 @@ pub(crate) fn scan_message<'a>(plan: &Plan, buf: &'a [u8], scratch: &'a mut Scra
     }
 }
 
+/// Like [`scan_message`], leaving the values in `scratch` (read them with [`values`]).
+pub(crate) fn scan_message_into(plan: &Plan, buf: &[u8], scratch: &mut Scratch) -> bool {
+    match scan_object_at(plan, buf, 0, scratch) {
+        Some(end) => buf.get(end..).is_some_and(|r| r.iter().all(|b| b.is_ascii_whitespace())),
+        None => false,
+    }
+}
+
 /// Scans the JSON object that starts at `start` (after optional whitespace) and returns where
 /// it ends (just after its `}`), recording the plan's values in `scratch`.
 pub(crate) fn scan_object_at(plan: &Plan, buf: &[u8], start: usize, scratch: &mut Scratch) -> Option<usize> {
@@ -406,6 +453,39 @@ pub(crate) fn scan_object_at(plan: &Plan, buf: &[u8], start: usize, scratch: &mu
     r.ok().map(|_| end)
 }
 
+/// Walks the deferred object of root member `node` (if the last scan deferred one) and records
+/// its values. Returns the deferred span when there was one (the object's bytes).
+pub(crate) fn materialize(plan: &Plan, buf: &[u8], scratch: &mut Scratch, node: u32) {
+    let Some(&(scan, start, _end)) = scratch.spans.get(node as usize) else {
+        return;
+    };
+    if scan != scratch.scan || scan == 0 {
+        return;
+    }
+    scratch.spans[node as usize].0 = 0;
+    let mut sc = Scanner {
+        b: buf,
+        i: start,
+        plan,
+        s: scratch,
+    };
+    let top = sc.s.stack.len();
+    sc.s.stack.push(node);
+    // Malformed JSON inside the object (accepted by the structural skip) records nothing more.
+    let _ = sc.object(top..top + 1);
+    sc.s.stack.truncate(top);
+}
+
+/// The bytes of the deferred object of root member `node`, if the last scan deferred one and
+/// it has not been materialized yet.
+pub(crate) fn deferred_span<'a>(buf: &'a [u8], scratch: &Scratch, node: u32) -> Option<&'a [u8]> {
+    let &(scan, start, end) = scratch.spans.get(node as usize)?;
+    if scan != scratch.scan || scan == 0 {
+        return None;
+    }
+    buf.get(start..end)
+}
+
 /// The values recorded by the last successful [`scan_object_at`] over `buf`.
 pub(crate) fn values<'a>(buf: &'a [u8], scratch: &'a Scratch) -> Values<'a> {
     Values { buf, s: scratch }
@@ -423,6 +503,123 @@ struct Scanner<'a, 'p> {
 #[inline]
 fn is_ws(c: u8) -> bool {
     matches!(c, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+#[inline(always)]
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(&c) = b.get(i) {
+        if !is_ws(c) {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Quote and backslash positions of a 64-byte window of the buffer (bits relative to `base`),
+/// so that a key and its string value are usually found from one SIMD classification.
+#[derive(Clone, Copy)]
+struct QuoteWindow {
+    base: usize,
+    /// Quote bits that are certainly not escaped: those before the window's first backslash.
+    quotes: u64,
+}
+
+impl QuoteWindow {
+    const EMPTY: QuoteWindow = QuoteWindow {
+        base: usize::MAX,
+        quotes: 0,
+    };
+
+    /// Like [`string_end`] (content starting at `j`), from the window when possible.
+    #[inline(always)]
+    fn string_end<W: Fn(&[u8; 64]) -> (u64, u64)>(&mut self, b: &[u8], j: usize, load: &W) -> Option<(usize, bool)> {
+        let off = j.wrapping_sub(self.base);
+        if off < 64 {
+            let m = self.quotes & (!0u64 << off);
+            if m != 0 {
+                return Some((self.base + m.trailing_zeros() as usize, false));
+            }
+        }
+        // Reload at `j` (just after an unescaped quote, so its first byte is not escaped).
+        if let Some(block) = b.get(j..j + 64) {
+            let (q, bs) = load(block.try_into().ok()?);
+            // quotes at or after the first backslash may be escaped: not usable
+            let clean = if bs == 0 { q } else { q & ((1u64 << bs.trailing_zeros()) - 1) };
+            self.base = j;
+            self.quotes = clean;
+            if clean != 0 {
+                return Some((j + clean.trailing_zeros() as usize, false));
+            }
+        }
+        string_end(b, j)
+    }
+}
+
+#[inline(always)]
+fn window_sse2(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        // SAFETY: SSE2 is baseline on x86_64; loads read 16-byte pieces of a 64-byte array.
+        unsafe {
+            let q = _mm_set1_epi8(b'"' as i8);
+            let bs = _mm_set1_epi8(b'\\' as i8);
+            let mut qm = 0u64;
+            let mut bm = 0u64;
+            for k in 0..4 {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
+                qm |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u32 as u64) & 0xFFFF) << (16 * k);
+                bm |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) as u32 as u64) & 0xFFFF) << (16 * k);
+            }
+            (qm, bm)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut qm = 0u64;
+        let mut bm = 0u64;
+        for (k, &c) in block.iter().enumerate() {
+            qm |= ((c == b'"') as u64) << k;
+            bm |= ((c == b'\\') as u64) << k;
+        }
+        (qm, bm)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn window_avx2(block: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    // SAFETY: the loads read bytes 0..32 and 32..64 of a 64-byte array.
+    unsafe {
+        let lo = _mm256_loadu_si256(block.as_ptr() as *const __m256i);
+        let hi = _mm256_loadu_si256(block.as_ptr().add(32) as *const __m256i);
+        let q = _mm256_set1_epi8(b'"' as i8);
+        let bs = _mm256_set1_epi8(b'\\' as i8);
+        let m = |v: __m256i| {
+            let a = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, v)) as u32 as u64;
+            let b = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, v)) as u32 as u64;
+            a | (b << 32)
+        };
+        (m(q), m(bs))
+    }
+}
+
+/// For string content starting at `j` (just after the opening quote): the position of the
+/// closing quote and whether the string has escapes.
+#[inline(always)]
+fn string_end(b: &[u8], mut j: usize) -> Option<(usize, bool)> {
+    let mut esc = false;
+    loop {
+        let (p, is_quote) = simd::find_quote_or_backslash(b, j)?;
+        if is_quote {
+            return Some((p, esc));
+        }
+        esc = true;
+        j = p + 2;
+    }
 }
 
 impl Scanner<'_, '_> {
@@ -650,51 +847,102 @@ impl Scanner<'_, '_> {
         result
     }
 
-    /// `object` for the common case: one trie node, no wildcard. Duplicate keys are detected
-    /// per trie child with the object-instance counter.
+    /// `object` for the common case: one trie node, no wildcard. A tight loop over local
+    /// state: keys are read and looked up, values nobody wants are skipped (strings with the
+    /// SIMD quote search, containers with the SIMD bracket matcher). Root members' objects are
+    /// deferred when the plan is lazy. Duplicate keys are detected per trie child with the
+    /// object-instance counter.
     fn object_single(&mut self, nid: u32) -> R<()> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if simd::has_avx2() {
+                // SAFETY: the CPU supports AVX2, POPCNT and BMI1 (checked at run time).
+                return unsafe { self.object_single_avx2(nid) };
+            }
+        }
+        self.object_single_with(nid, &window_sse2)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    fn object_single_avx2(&mut self, nid: u32) -> R<()> {
+        self.object_single_with(nid, &|block: &[u8; 64]| {
+            // SAFETY: only reached from object_single after the AVX2 check.
+            #[allow(unused_unsafe)]
+            unsafe {
+                window_avx2(block)
+            }
+        })
+    }
+
+    #[inline(always)]
+    fn object_single_with<W: Fn(&[u8; 64]) -> (u64, u64)>(&mut self, nid: u32, load: &W) -> R<()> {
         let plan = self.plan;
         let node = &plan.nodes[nid as usize];
-        self.i += 1; // '{'
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.i += 1;
+        let b = self.b;
+        let mut win = QuoteWindow::EMPTY;
+        let mut i = skip_ws(b, self.i + 1);
+        if b.get(i) == Some(&b'}') {
+            self.i = i + 1;
             return Ok(());
         }
         self.s.instance += 1;
         let inst = self.s.instance;
         loop {
-            self.ws();
-            if self.peek() != Some(b'"') {
+            if b.get(i) != Some(&b'"') {
                 return Err(());
             }
-            let (ks, ke, kesc) = self.string()?;
+            let ks = i + 1;
+            let (ke, kesc) = win.string_end(b, ks, load).ok_or(())?;
             let child = if kesc {
                 let start = self.s.keybuf.len();
-                unescape(&self.b[ks..ke], &mut self.s.keybuf)?;
+                unescape(&b[ks..ke], &mut self.s.keybuf)?;
                 node.key_child(&self.s.keybuf[start..])
             } else {
-                node.key_child_at(self.b, ks, ke)
+                node.key_child_at(b, ks, ke)
             };
-            if self.b.get(self.i) == Some(&b':') {
-                self.i += 1;
+            i = ke + 1;
+            if b.get(i) == Some(&b':') {
+                i += 1;
             } else {
-                self.ws();
-                self.expect(b':')?;
+                i = skip_ws(b, i);
+                if b.get(i) != Some(&b':') {
+                    return Err(());
+                }
+                i += 1;
             }
             if child == NONE {
-                // compact JSON: a string value right after the colon (the common case)
-                if self.b.get(self.i) == Some(&b'"') {
-                    self.string()?;
-                } else {
-                    self.skip_value()?;
+                match b.get(i) {
+                    Some(b'"') => i = win.string_end(b, i + 1, load).ok_or(())?.0 + 1,
+                    Some(b'{' | b'[') => i = skip_container(b, i).ok_or(())?,
+                    _ => {
+                        self.i = i;
+                        self.skip_value()?;
+                        i = self.i;
+                    }
                 }
             } else {
+                i = skip_ws(b, i);
                 let e0 = self.s.entries.len();
-                let top = self.s.stack.len();
-                self.s.stack.push(child);
-                self.value(top..top + 1)?;
-                self.s.stack.truncate(top);
+                let cnode = &plan.nodes[child as usize];
+                if plan.lazy && nid == 0 && b.get(i) == Some(&b'{') && cnode.wants_object() {
+                    if cnode.slot != NONE {
+                        self.push_entry(cnode.slot, Kind::Object, 0, 0);
+                    }
+                    let end = skip_container(b, i).ok_or(())?;
+                    self.s.spans[child as usize] = (self.s.scan, i, end);
+                    i = end;
+                } else {
+                    if plan.lazy && nid == 0 {
+                        self.s.spans[child as usize].0 = 0;
+                    }
+                    self.i = i;
+                    let top = self.s.stack.len();
+                    self.s.stack.push(child);
+                    self.value(top..top + 1)?;
+                    self.s.stack.truncate(top);
+                    i = self.i;
+                }
                 let e1 = self.s.entries.len();
                 let seen = self.s.seen.get(child as usize).copied().ok_or(())?;
                 if seen.0 == inst {
@@ -704,22 +952,28 @@ impl Scanner<'_, '_> {
                 }
                 self.s.seen[child as usize] = (inst, e0, e1);
             }
-            if self.b.get(self.i) == Some(&b',') {
-                self.i += 1;
-                if self.b.get(self.i) == Some(&b'"') {
-                    continue;
+            match b.get(i) {
+                Some(b',') => {
+                    i += 1;
+                    if b.get(i) != Some(&b'"') {
+                        i = skip_ws(b, i);
+                    }
                 }
-                self.ws();
-                continue;
-            }
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.i += 1,
                 Some(b'}') => {
-                    self.i += 1;
+                    self.i = i + 1;
                     return Ok(());
                 }
-                _ => return Err(()),
+                _ => {
+                    i = skip_ws(b, i);
+                    match b.get(i) {
+                        Some(b',') => i = skip_ws(b, i + 1),
+                        Some(b'}') => {
+                            self.i = i + 1;
+                            return Ok(());
+                        }
+                        _ => return Err(()),
+                    }
+                }
             }
         }
     }
@@ -822,17 +1076,9 @@ impl Scanner<'_, '_> {
     #[inline]
     fn string(&mut self) -> R<(usize, usize, bool)> {
         let start = self.i + 1;
-        let mut j = start;
-        let mut esc = false;
-        loop {
-            let p = simd::find_quote_or_backslash(self.b, j).ok_or(())?;
-            if self.b[p] == b'"' {
-                self.i = p + 1;
-                return Ok((start, p, esc));
-            }
-            esc = true;
-            j = p + 2;
-        }
+        let (end, esc) = string_end(self.b, start).ok_or(())?;
+        self.i = end + 1;
+        Ok((start, end, esc))
     }
 
     fn number(&mut self) -> R<(usize, usize)> {

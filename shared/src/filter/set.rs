@@ -81,9 +81,9 @@ impl FilterSet {
         let idx = self.patterns.len();
         match pattern.json() {
             Some(j) => {
+                self.plan.set_lazy(true);
                 let slots = j.register(&mut self.plan);
-                let plan = &self.plan;
-                self.evaluator.add(j, &slots, &|s| plan.is_multi(s));
+                self.evaluator.add(j, &slots, &self.plan);
                 self.evaluator.build();
                 self.json_patterns.push(idx);
             }
@@ -117,12 +117,9 @@ impl FilterSet {
     pub fn matches_into(&self, message: &[u8], scratch: &mut Scratch, out: &mut MatchSet) {
         out.reset(self.patterns.len());
         self.eval_others(message, out);
-        if !self.plan.is_empty() {
-            let mut truth = std::mem::take(&mut scratch.truth);
-            if let Some(vals) = scan::scan_message(&self.plan, message, scratch) {
-                self.evaluator.run(&vals, &mut truth, |i| out.set(self.json_patterns[i]));
-            }
-            scratch.truth = truth;
+        if !self.plan.is_empty() && scan::scan_message_into(&self.plan, message, scratch) {
+            self.evaluator
+                .run(&self.plan, message, scratch, |i| out.set(self.json_patterns[i]));
         }
     }
 
@@ -180,10 +177,8 @@ impl FilterSet {
             let record = &file[start..end];
             self.eval_others(record, &mut out);
             if !self.plan.is_empty() {
-                let mut truth = std::mem::take(&mut scratch.truth);
-                let vals = scan::values(file, scratch);
-                self.evaluator.run(&vals, &mut truth, |k| out.set(self.json_patterns[k]));
-                scratch.truth = truth;
+                self.evaluator
+                    .run(&self.plan, file, scratch, |k| out.set(self.json_patterns[k]));
             }
             f(n, record, &out);
             n += 1;

@@ -70,7 +70,7 @@ fn masks(block: &[u8; 64], open: u8, close: u8) -> Masks {
 /// simdjson's escape scanner: given the backslash mask of a block and the carry
 /// (`next_is_escaped`: the first byte of this block is escaped), returns the mask of escaped
 /// characters and updates the carry.
-#[inline]
+#[inline(always)]
 fn escaped(backslash: u64, next_is_escaped: &mut u64) -> u64 {
     if backslash == 0 {
         let e = *next_is_escaped;
@@ -89,7 +89,7 @@ fn escaped(backslash: u64, next_is_escaped: &mut u64) -> u64 {
 }
 
 /// Bit i set iff an odd number of bits at positions <= i are set in `x`.
-#[inline]
+#[inline(always)]
 fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 1;
     x ^= x << 2;
@@ -118,7 +118,7 @@ pub(crate) fn skip_container(b: &[u8], start: usize) -> Option<usize> {
 /// AVX2 + POPCNT + BMI1 available? (cached)
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn has_avx2() -> bool {
+pub(crate) fn has_avx2() -> bool {
     use std::sync::atomic::{AtomicU8, Ordering};
     static STATE: AtomicU8 = AtomicU8::new(0);
     match STATE.load(Ordering::Relaxed) {
@@ -243,14 +243,14 @@ fn skip_container_with<M: Fn(&[u8; 64], u8, u8) -> Masks>(b: &[u8], start: usize
     None
 }
 
-/// Position of the first `"` or `\` at or after `i`.
-#[inline]
-pub(crate) fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+/// Position of the first `"` or `\\` at or after `i`, and whether it is a `"`.
+#[inline(always)]
+pub(crate) fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
-        // SAFETY: SSE2 is baseline on x86_64; each load reads b[i..i + 16], in bounds by the
-        // loop condition.
+        // SAFETY: SSE2 is baseline on x86_64; each load reads 16 bytes inside `b`, in bounds by
+        // the loop conditions.
         unsafe {
             let q = _mm_set1_epi8(b'"' as i8);
             let bs = _mm_set1_epi8(b'\\' as i8);
@@ -258,28 +258,23 @@ pub(crate) fn find_quote_or_backslash(b: &[u8], mut i: usize) -> Option<usize> {
             while i + 32 <= b.len() {
                 let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
                 let w = _mm_loadu_si128(b.as_ptr().add(i + 16) as *const __m128i);
-                let mv = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs))) as u32;
-                let mw = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(w, q), _mm_cmpeq_epi8(w, bs))) as u32;
-                let m = mv | (mw << 16);
+                let qm = (_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u32)
+                    | ((_mm_movemask_epi8(_mm_cmpeq_epi8(w, q)) as u32) << 16);
+                let bm = (_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) as u32)
+                    | ((_mm_movemask_epi8(_mm_cmpeq_epi8(w, bs)) as u32) << 16);
+                let m = qm | bm;
                 if m != 0 {
-                    return Some(i + m.trailing_zeros() as usize);
+                    let t = m.trailing_zeros();
+                    return Some((i + t as usize, qm & (1 << t) != 0));
                 }
                 i += 32;
-            }
-            if i + 16 <= b.len() {
-                let v = _mm_loadu_si128(b.as_ptr().add(i) as *const __m128i);
-                let m = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs))) as u32;
-                if m != 0 {
-                    return Some(i + m.trailing_zeros() as usize);
-                }
-                i += 16;
             }
         }
     }
     while i < b.len() {
         let c = b[i];
         if c == b'"' || c == b'\\' {
-            return Some(i);
+            return Some((i, c == b'"'));
         }
         i += 1;
     }
@@ -379,13 +374,16 @@ mod tests {
     #[test]
     fn find_quote() {
         let s = b"0123456789abcdefghij\\k\"";
-        assert_eq!(find_quote_or_backslash(s, 0), Some(20));
-        assert_eq!(find_quote_or_backslash(s, 21), Some(22));
+        assert_eq!(find_quote_or_backslash(s, 0), Some((20, false)));
+        assert_eq!(find_quote_or_backslash(s, 21), Some((22, true)));
         assert_eq!(find_quote_or_backslash(b"abc", 0), None);
-        for n in 0..40 {
+        for n in 0..80 {
             let mut v = vec![b'x'; n];
             v.push(b'"');
-            assert_eq!(find_quote_or_backslash(&v, 0), Some(n));
+            v.extend_from_slice(&[b'y'; 40]);
+            assert_eq!(find_quote_or_backslash(&v, 0), Some((n, true)));
+            v[n] = b'\\';
+            assert_eq!(find_quote_or_backslash(&v, 0), Some((n, false)));
         }
     }
 }
