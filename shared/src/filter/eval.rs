@@ -111,29 +111,50 @@ pub(crate) struct Evaluator {
     generic: Vec<u32>,
     nodes: Vec<Node>,
     kids: Vec<u32>,
-    /// Per pattern: root node, first condition, end of conditions, has lazy conditions.
-    roots: Vec<(u32, u32, u32, bool)>,
+    /// Per pattern: root node and the range of `need` holding its prefilter.
+    roots: Vec<(u32, u32, u32)>,
+    /// Prefilters: (word, mask) pairs of eager conditions one of which must hold for the
+    /// pattern to match (expressions have no negation). An empty range: no prefilter.
+    need: Vec<(u32, u64)>,
 }
 
-/// Is any bit in `lo..hi` set?
-#[inline]
-fn any_in(truth: &[u64], lo: u32, hi: u32) -> bool {
-    let (mut w, end) = (lo / 64, hi.div_ceil(64));
-    while w < end {
-        let mut word = truth[w as usize];
-        if w == lo / 64 {
-            word &= !0u64 << (lo % 64);
+/// A set of eager conditions at least one of which must be true for the expression to be true,
+/// or `None` when no such set exists (lazy conditions only).
+fn necessary(e: &Expr, ids: &mut std::slice::Iter<'_, u32>, lazy: &dyn Fn(u32) -> bool) -> Option<Vec<u32>> {
+    match e {
+        Expr::Cond(_) => {
+            let id = *ids.next()?;
+            if lazy(id) {
+                None
+            } else {
+                Some(vec![id])
+            }
         }
-        if w == (hi - 1) / 64 && hi % 64 != 0 {
-            word &= (1u64 << (hi % 64)) - 1;
+        Expr::And(v) => {
+            // any child's set will do: take the smallest
+            let mut best: Option<Vec<u32>> = None;
+            for x in v {
+                if let Some(s) = necessary(x, ids, lazy) {
+                    if best.as_ref().is_none_or(|b| s.len() < b.len()) {
+                        best = Some(s);
+                    }
+                }
+            }
+            best
         }
-        if word != 0 {
-            return true;
+        Expr::Or(v) => {
+            let mut all = Some(Vec::new());
+            for x in v {
+                match (necessary(x, ids, lazy), all.as_mut()) {
+                    (Some(s), Some(a)) => a.extend(s),
+                    _ => all = None,
+                }
+            }
+            all
         }
-        w += 1;
     }
-    false
 }
+
 
 #[inline]
 fn bit(v: &[u64], id: u32) -> bool {
@@ -178,8 +199,22 @@ impl Evaluator {
         let first = self.conds.len() as u32;
         let root = self.add_expr(&pat.expr, slots, plan).0;
         let end = self.conds.len() as u32;
-        let lazy = self.conds[first as usize..].iter().any(|c| c.owner != NONE);
-        self.roots.push((root, first, end, lazy));
+        // Condition ids were assigned in expression order: walk the expression again.
+        let ids: Vec<u32> = (first..end).collect();
+        let conds = &self.conds;
+        let need = necessary(&pat.expr, &mut ids.iter(), &|id| conds[id as usize].owner != NONE);
+        let lo = self.need.len() as u32;
+        if let Some(mut set) = need {
+            set.sort_unstable();
+            for id in set {
+                let (w, m) = (id / 64, 1u64 << (id % 64));
+                match self.need[lo as usize..].iter_mut().find(|(x, _)| *x == w) {
+                    Some((_, mask)) => *mask |= m,
+                    None => self.need.push((w, m)),
+                }
+            }
+        }
+        self.roots.push((root, lo, self.need.len() as u32));
         self.roots.len() - 1
     }
 
@@ -281,7 +316,7 @@ impl Evaluator {
                 }
             }
         }
-        let any_lazy = self.roots.iter().any(|r| r.3);
+        let any_lazy = self.conds.iter().any(|c| c.owner != NONE);
         if any_lazy {
             scratch.lazy_known.clear();
             scratch.lazy_known.resize(words, 0);
@@ -294,11 +329,13 @@ impl Evaluator {
             scratch,
             truth: &truth,
         };
-        // Expressions have no negation (NOT EXISTS and != are conditions), so a pattern none
-        // of whose conditions holds cannot match: without lazy conditions, only evaluate
-        // patterns with some true condition.
-        for (i, &(root, lo, hi, lazy)) in self.roots.iter().enumerate() {
-            let candidate = lazy || (lo < hi && any_in(&truth, lo, hi));
+        // Expressions have no negation (NOT EXISTS and != are conditions): a pattern can only
+        // match if one of its necessary conditions holds.
+        for (i, &(root, lo, hi)) in self.roots.iter().enumerate() {
+            let candidate = lo == hi
+                || self.need[lo as usize..hi as usize]
+                    .iter()
+                    .any(|&(w, m)| truth.get(w as usize).is_some_and(|t| t & m != 0));
             if candidate && self.eval_node(root, &mut ctx) {
                 hit(i);
             }
