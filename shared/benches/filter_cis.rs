@@ -6,7 +6,10 @@
 //! RawValue split + `FilterSet::matches_into` per record. Run with
 //! `cargo bench -p trailwarden-shared --bench filter_cis [-- FILES]` (default 288 files);
 //! `-- FILES --scan-only` times single patterns, `-- FILES --repeat N` does fixed work (for
-//! instruction counts under valgrind). Times are CPU times of the thread.
+//! instruction counts under valgrind; `PATTERN` = patterns one per line, `CIS_ONLY` = indices),
+//! `-- FILES --gunzip-repeat N` the same for gunzip alone, `-- FILES --jq` also times
+//! `jq -n -f /work/shared/bench/cis.jq` on NDJSON of the corpus and checks the counts agree.
+//! Times are CPU times of the thread (the machine may be shared).
 
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -119,9 +122,14 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--repeat") {
         // fixed work, for instruction counting (valgrind --tool=cachegrind)
         let times: usize = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(10);
-        let set: FilterSet = match std::env::var("PATTERN") {
-            Ok(p) => [FilterPattern::parse(&p).unwrap()].into_iter().collect(),
-            Err(_) => cis::filter_set(),
+        // PATTERN: one pattern per line (default: the 15 CIS filters); CIS_ONLY: indices
+        let set: FilterSet = match (std::env::var("PATTERN"), std::env::var("CIS_ONLY")) {
+            (Ok(p), _) => p.lines().map(|l| FilterPattern::parse(l).unwrap()).collect(),
+            (_, Ok(ix)) => ix
+                .split(',')
+                .map(|i| cis::CIS_FILTERS[i.trim().parse::<usize>().unwrap()].compile())
+                .collect(),
+            _ => cis::filter_set(),
         };
         let mut n = 0;
         for _ in 0..times {
@@ -225,4 +233,50 @@ fn main() {
     );
     println!("gunzip + serde split + matches_into:  {:>8.1} ms (+{:.1}% over gunzip)", t_serde.as_secs_f64() * 1e3, pct(t_serde));
     println!("matches per filter: {counts:?}");
+    if args.iter().any(|a| a == "--jq") {
+        jq_compare(&plain, t_filters_only, &counts);
+    }
+}
+
+/// Runs jq with cis.jq over NDJSON of the corpus: speed ratio and count agreement.
+fn jq_compare(plain: &[Vec<u8>], ours: Duration, counts: &[usize; 15]) {
+    let set = cis::filter_set();
+    let mut scratch = Scratch::default();
+    let path = std::env::temp_dir().join(format!("tw-cis-bench-{}.ndjson", std::process::id()));
+    let mut out = Vec::new();
+    for f in plain {
+        set.for_each_record(f, &mut scratch, |_, r, _| {
+            out.extend_from_slice(r);
+            out.push(b'\n');
+        })
+        .unwrap();
+    }
+    std::fs::write(&path, &out).unwrap();
+    let t = Instant::now();
+    let res = std::process::Command::new("jq")
+        .args(["-n", "-c", "-f", "/work/shared/bench/cis.jq"])
+        .arg(&path)
+        .output();
+    let wall = t.elapsed();
+    let _ = std::fs::remove_file(&path);
+    let Ok(res) = res else {
+        println!("jq: not available");
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap_or_default();
+    // jq's keys are "CW.1 RootAccountUsage", ...: compare by filter name
+    let agree = v.as_object().is_some_and(|o| {
+        cis::CIS_FILTERS.iter().enumerate().all(|(i, f)| {
+            o.iter()
+                .find(|(k, _)| k.rsplit(' ').next() == Some(f.name))
+                .and_then(|(_, n)| n.as_u64())
+                == Some(counts[i] as u64)
+        })
+    });
+    println!(
+        "jq cis.jq: {:.0} ms wall ({:.0}x the CPU time of for_each_record); per-filter counts {}",
+        wall.as_secs_f64() * 1e3,
+        wall.as_secs_f64() / ours.as_secs_f64(),
+        if agree { "agree" } else { "DIFFER" }
+    );
 }

@@ -395,7 +395,7 @@ impl Parser<'_> {
                         self.cur.skip_ws();
                         let vpos = self.cur.pos();
                         let what = self.take_word();
-                        if what.to_ascii_uppercase() == "EXISTS" {
+                        if what.eq_ignore_ascii_case("EXISTS") {
                             Test::NotExists
                         } else {
                             self.cur.set_pos(vpos);

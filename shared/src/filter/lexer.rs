@@ -60,14 +60,7 @@ impl Cursor {
     }
 
     pub(crate) fn starts_with(&self, s: &str) -> bool {
-        let mut i = self.pos;
-        for c in s.chars() {
-            if self.chars.get(i) != Some(&c) {
-                return false;
-            }
-            i += 1;
-        }
-        true
+        s.chars().enumerate().all(|(k, c)| self.chars.get(self.pos + k) == Some(&c))
     }
 
     pub(crate) fn at_end(&self) -> bool {

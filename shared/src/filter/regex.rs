@@ -109,9 +109,8 @@ fn compile(body: &[char], pos: usize) -> Result<CompiledRegex, FilterError> {
                 if in_class && i != class_start {
                     in_class = false;
                     out.push(']');
-                } else if in_class {
-                    out.push_str("\\]");
                 } else {
+                    // a literal ']' (first in a class, or outside any class)
                     out.push_str("\\]");
                 }
             }
