@@ -29,9 +29,15 @@ struct Envelope {
 fn corpus(files: usize, per_file: usize) -> Vec<Vec<u8>> {
     let dir = std::path::Path::new("/work/shared/data/cloudtrail/invictus-ir");
     let mut pool = Vec::new();
-    let mut paths: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     paths.sort();
-    for p in paths.iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+    for p in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+    {
         let env: Envelope = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
         pool.extend(env.records.into_iter().map(|r| r.get().to_string()));
     }
@@ -90,7 +96,11 @@ fn best_of<F: FnMut() -> usize>(_runs: usize, mut f: F) -> (Duration, usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let files: usize = args.iter().skip(1).find_map(|a| a.parse().ok()).unwrap_or(288);
+    let files: usize = args
+        .iter()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(288);
     let gz = corpus(files, 500);
     let gz_bytes: usize = gz.iter().map(Vec::len).sum();
     let set = cis::filter_set();
@@ -124,7 +134,10 @@ fn main() {
         let times: usize = args.get(i + 1).and_then(|a| a.parse().ok()).unwrap_or(10);
         // PATTERN: one pattern per line (default: the 15 CIS filters); CIS_ONLY: indices
         let set: FilterSet = match (std::env::var("PATTERN"), std::env::var("CIS_ONLY")) {
-            (Ok(p), _) => p.lines().map(|l| FilterPattern::parse(l).unwrap()).collect(),
+            (Ok(p), _) => p
+                .lines()
+                .map(|l| FilterPattern::parse(l).unwrap())
+                .collect(),
             (_, Ok(ix)) => ix
                 .split(',')
                 .map(|i| cis::CIS_FILTERS[i.trim().parse::<usize>().unwrap()].compile())
@@ -150,7 +163,10 @@ fn main() {
             "{ $.userIdentity.type = X }",
             "{ $.eventName = \"ConsoleLogin\" && $.responseElements.ConsoleLogin = X }",
         ] {
-            pats.push((pat.to_string(), [FilterPattern::parse(pat).unwrap()].into_iter().collect()));
+            pats.push((
+                pat.to_string(),
+                [FilterPattern::parse(pat).unwrap()].into_iter().collect(),
+            ));
         }
         for (name, one) in &pats {
             let (t, n) = best_of(1, || {
@@ -160,7 +176,10 @@ fn main() {
                 }
                 n
             });
-            println!("scan only {name}: {:.0} ns/record", t.as_nanos() as f64 / n as f64);
+            println!(
+                "scan only {name}: {:.0} ns/record",
+                t.as_nanos() as f64 / n as f64
+            );
         }
         return;
     }
@@ -222,16 +241,31 @@ fn main() {
     });
     let mb = raw_bytes as f64 / 1e6;
     let pct = |t: Duration| (t.as_secs_f64() / t_gunzip.as_secs_f64() - 1.0) * 100.0;
-    println!("corpus: {files} files, {n_records} records, {:.1} MB gzip, {mb:.1} MB JSON (CPU times)", gz_bytes as f64 / 1e6);
-    println!("gunzip alone:                         {:>8.1} ms ({:.0} MB/s)", t_gunzip.as_secs_f64() * 1e3, mb / t_gunzip.as_secs_f64());
-    println!("gunzip + CIS for_each_record:         {:>8.1} ms (+{:.1}% over gunzip)", t_pass.as_secs_f64() * 1e3, pct(t_pass));
+    println!(
+        "corpus: {files} files, {n_records} records, {:.1} MB gzip, {mb:.1} MB JSON (CPU times)",
+        gz_bytes as f64 / 1e6
+    );
+    println!(
+        "gunzip alone:                         {:>8.1} ms ({:.0} MB/s)",
+        t_gunzip.as_secs_f64() * 1e3,
+        mb / t_gunzip.as_secs_f64()
+    );
+    println!(
+        "gunzip + CIS for_each_record:         {:>8.1} ms (+{:.1}% over gunzip)",
+        t_pass.as_secs_f64() * 1e3,
+        pct(t_pass)
+    );
     println!(
         "CIS for_each_record alone:            {:>8.1} ms ({:.0} MB/s, {:.0} ns/record)",
         t_filters_only.as_secs_f64() * 1e3,
         mb / t_filters_only.as_secs_f64(),
         t_filters_only.as_nanos() as f64 / n_records as f64
     );
-    println!("gunzip + serde split + matches_into:  {:>8.1} ms (+{:.1}% over gunzip)", t_serde.as_secs_f64() * 1e3, pct(t_serde));
+    println!(
+        "gunzip + serde split + matches_into:  {:>8.1} ms (+{:.1}% over gunzip)",
+        t_serde.as_secs_f64() * 1e3,
+        pct(t_serde)
+    );
     println!("matches per filter: {counts:?}");
     if args.iter().any(|a| a == "--jq") {
         jq_compare(&plain, t_filters_only, &counts);

@@ -68,7 +68,11 @@ fn load() -> Vec<Source> {
     let mut ot = Vec::new();
     for f in json_files(&d.join("otrf")) {
         let text = std::fs::read_to_string(&f).unwrap();
-        ot.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_string));
+        ot.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string),
+        );
     }
     out.push(Source {
         name: "otrf",
@@ -81,12 +85,17 @@ fn load() -> Vec<Source> {
         rule: String,
         record: Box<RawValue>,
     }
-    let text = std::fs::read_to_string(d.join("panther-labelled/panther_aws_cloudtrail_rule_tests.json")).unwrap();
+    let text =
+        std::fs::read_to_string(d.join("panther-labelled/panther_aws_cloudtrail_rule_tests.json"))
+            .unwrap();
     let arr: Vec<Labelled> = serde_json::from_str(&text).unwrap();
     out.push(Source {
         name: "panther-labelled",
         labels: arr.iter().map(|l| l.rule.clone()).collect(),
-        records: arr.into_iter().map(|l| l.record.get().to_string()).collect(),
+        records: arr
+            .into_iter()
+            .map(|l| l.record.get().to_string())
+            .collect(),
     });
     out
 }
@@ -119,10 +128,22 @@ fn counts(bits: &[u16]) -> [usize; 15] {
 /// Counts measured with `jq -n -f /work/shared/bench/cis.jq` on NDJSON of the same records
 /// (CloudWatch.1..14, CIS 4.15 order).
 const JQ_COUNTS: [(&str, usize, [usize; 15]); 4] = [
-    ("invictus-ir", 2900, [0, 60, 1, 26, 13, 0, 0, 6, 0, 8, 0, 15, 40, 16, 1]),
-    ("stratus-red-team", 310, [0, 51, 1, 2, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]),
+    (
+        "invictus-ir",
+        2900,
+        [0, 60, 1, 26, 13, 0, 0, 6, 0, 8, 0, 15, 40, 16, 1],
+    ),
+    (
+        "stratus-red-team",
+        310,
+        [0, 51, 1, 2, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+    ),
     ("otrf", 103, [0; 15]),
-    ("panther-labelled", 453, [12, 37, 4, 14, 8, 1, 4, 15, 6, 7, 6, 2, 2, 2, 1]),
+    (
+        "panther-labelled",
+        453,
+        [12, 37, 4, 14, 8, 1, 4, 15, 6, 7, 6, 2, 2, 2, 1],
+    ),
 ];
 
 #[test]
@@ -130,7 +151,10 @@ fn cis_counts_match_jq_reference_counts() {
     let set = cis::filter_set();
     for src in load() {
         let bits = evaluate(&set, &src.records);
-        let (_, n, want) = JQ_COUNTS.iter().find(|(name, _, _)| *name == src.name).unwrap();
+        let (_, n, want) = JQ_COUNTS
+            .iter()
+            .find(|(name, _, _)| *name == src.name)
+            .unwrap();
         assert_eq!(src.records.len(), *n, "{}", src.name);
         assert_eq!(counts(&bits), *want, "{}", src.name);
     }
@@ -163,9 +187,10 @@ fn jq_per_record(records: &[String]) -> Option<Vec<u16>> {
     Some(
         text.lines()
             .map(|l| {
-                l.bytes()
-                    .enumerate()
-                    .fold(0u16, |acc, (i, c)| if c == b'1' { acc | (1 << i) } else { acc })
+                l.bytes().enumerate().fold(
+                    0u16,
+                    |acc, (i, c)| if c == b'1' { acc | (1 << i) } else { acc },
+                )
             })
             .collect(),
     )
@@ -183,7 +208,11 @@ fn cis_agrees_with_jq_per_record() {
         };
         assert_eq!(ours.len(), theirs.len(), "{}", src.name);
         for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-            assert_eq!(a, b, "{} record {i} ({}): ours {a:015b} jq {b:015b}", src.name, &src.records[i]);
+            assert_eq!(
+                a, b,
+                "{} record {i} ({}): ours {a:015b} jq {b:015b}",
+                src.name, &src.records[i]
+            );
         }
         checked += ours.len();
     }
@@ -205,8 +234,19 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 #[test]
 fn cis_fire_where_they_should_and_nowhere_else() {
     let set = cis::filter_set();
-    let idx = |id: &str| cis::CIS_FILTERS.iter().position(|f| f.security_hub_id == Some(id)).unwrap();
-    let (root, unauth, mfa, trail, sg) = (idx("CloudWatch.1"), idx("CloudWatch.2"), idx("CloudWatch.3"), idx("CloudWatch.5"), idx("CloudWatch.10"));
+    let idx = |id: &str| {
+        cis::CIS_FILTERS
+            .iter()
+            .position(|f| f.security_hub_id == Some(id))
+            .unwrap()
+    };
+    let (root, unauth, mfa, trail, sg) = (
+        idx("CloudWatch.1"),
+        idx("CloudWatch.2"),
+        idx("CloudWatch.3"),
+        idx("CloudWatch.5"),
+        idx("CloudWatch.10"),
+    );
     let mut root_seen = 0;
     let mut root_records = 0;
     for src in load() {
@@ -215,12 +255,29 @@ fn cis_fire_where_they_should_and_nowhere_else() {
             let v: Value = serde_json::from_str(rec).unwrap();
             let fired = |k: usize| bits[i] & (1 << k) != 0;
             let code = s(&v, &["errorCode"]);
-            let want_unauth = code.is_some_and(|c| c.ends_with("UnauthorizedOperation") || c.starts_with("AccessDenied"));
-            assert_eq!(fired(unauth), want_unauth, "{} #{i} UnauthorizedAPICalls: {rec}", src.name);
+            let want_unauth = code.is_some_and(|c| {
+                c.ends_with("UnauthorizedOperation") || c.starts_with("AccessDenied")
+            });
+            assert_eq!(
+                fired(unauth),
+                want_unauth,
+                "{} #{i} UnauthorizedAPICalls: {rec}",
+                src.name
+            );
 
             let name = s(&v, &["eventName"]);
-            let want_trail = matches!(name, Some("CreateTrail" | "UpdateTrail" | "DeleteTrail" | "StartLogging" | "StopLogging"));
-            assert_eq!(fired(trail), want_trail, "{} #{i} CloudTrailChanges", src.name);
+            let want_trail = matches!(
+                name,
+                Some(
+                    "CreateTrail" | "UpdateTrail" | "DeleteTrail" | "StartLogging" | "StopLogging"
+                )
+            );
+            assert_eq!(
+                fired(trail),
+                want_trail,
+                "{} #{i} CloudTrailChanges",
+                src.name
+            );
 
             let want_sg = matches!(
                 name,
@@ -245,7 +302,12 @@ fn cis_fire_where_they_should_and_nowhere_else() {
                 && mfa_ne_yes
                 && s(&v, &["userIdentity", "type"]) == Some("IAMUser")
                 && s(&v, &["responseElements", "ConsoleLogin"]) == Some("Success");
-            assert_eq!(fired(mfa), want_mfa, "{} #{i} ConsoleSigninWithoutMFA: {rec}", src.name);
+            assert_eq!(
+                fired(mfa),
+                want_mfa,
+                "{} #{i} ConsoleSigninWithoutMFA: {rec}",
+                src.name
+            );
 
             let is_root = s(&v, &["userIdentity", "type"]) == Some("Root");
             let invoked = get(&v, &["userIdentity"])
@@ -256,12 +318,22 @@ fn cis_fire_where_they_should_and_nowhere_else() {
                 Some(Value::Number(_)) => true,
                 _ => false,
             };
-            assert_eq!(fired(root), is_root && !invoked && event_type_ne, "{} #{i} RootAccountUsage: {rec}", src.name);
+            assert_eq!(
+                fired(root),
+                is_root && !invoked && event_type_ne,
+                "{} #{i} RootAccountUsage: {rec}",
+                src.name
+            );
             if is_root {
                 root_records += 1;
                 assert_eq!(src.name, "panther-labelled");
                 // the two root records invoked by signin.amazonaws.com are service calls
-                assert_eq!(fired(root), src.labels[i] != "AWS.CloudTrail.RootAccessKeyCreated", "{}", src.labels[i]);
+                assert_eq!(
+                    fired(root),
+                    src.labels[i] != "AWS.CloudTrail.RootAccessKeyCreated",
+                    "{}",
+                    src.labels[i]
+                );
             }
             if fired(root) {
                 root_seen += 1;
@@ -297,13 +369,26 @@ fn cis_specific_real_records() {
     trail.sort();
     trail.dedup();
     for n in &trail {
-        assert!(["CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging"].contains(&n.as_str()));
+        assert!([
+            "CreateTrail",
+            "UpdateTrail",
+            "DeleteTrail",
+            "StartLogging",
+            "StopLogging"
+        ]
+        .contains(&n.as_str()));
     }
-    assert!(trail.contains(&"StopLogging".to_string()) && trail.contains(&"DeleteTrail".to_string()) && trail.contains(&"CreateTrail".to_string()));
+    assert!(
+        trail.contains(&"StopLogging".to_string())
+            && trail.contains(&"DeleteTrail".to_string())
+            && trail.contains(&"CreateTrail".to_string())
+    );
     // CloudWatch.8: PutBucketPolicy is among the S3 policy changes
     assert!(fired_names(7).iter().any(|n| n == "PutBucketPolicy"));
     // CloudWatch.10 security-group changes
-    assert!(fired_names(9).iter().any(|n| n == "AuthorizeSecurityGroupIngress"));
+    assert!(fired_names(9)
+        .iter()
+        .any(|n| n == "AuthorizeSecurityGroupIngress"));
 }
 
 #[test]
@@ -313,7 +398,10 @@ fn for_each_record_walks_log_files_like_serde() {
     let d = data_dir();
     let mut total = [0usize; 15];
     let mut n_records = 0;
-    for f in json_files(&d.join("invictus-ir")).into_iter().chain(json_files(&d.join("stratus-red-team"))) {
+    for f in json_files(&d.join("invictus-ir"))
+        .into_iter()
+        .chain(json_files(&d.join("stratus-red-team")))
+    {
         let bytes = std::fs::read(&f).unwrap();
         // the same records through serde (RawValue keeps the original text)
         let raws: Vec<String> = if f.to_string_lossy().contains("invictus") {
@@ -322,9 +410,18 @@ fn for_each_record_walks_log_files_like_serde() {
                 #[serde(rename = "Records")]
                 records: Vec<Box<RawValue>>,
             }
-            serde_json::from_slice::<Envelope>(&bytes).unwrap().records.into_iter().map(|r| r.get().to_string()).collect()
+            serde_json::from_slice::<Envelope>(&bytes)
+                .unwrap()
+                .records
+                .into_iter()
+                .map(|r| r.get().to_string())
+                .collect()
         } else {
-            serde_json::from_slice::<Vec<Box<RawValue>>>(&bytes).unwrap().into_iter().map(|r| r.get().to_string()).collect()
+            serde_json::from_slice::<Vec<Box<RawValue>>>(&bytes)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.get().to_string())
+                .collect()
         };
         let expected = evaluate(&set, &raws);
         let mut seen = 0;
@@ -363,18 +460,49 @@ fn for_each_record_edge_cases() {
         )
         .unwrap();
     assert_eq!(n, 2);
-    assert_eq!(names[0], (r#"{"eventName":"StopLogging"}"#.to_string(), vec![4]));
+    assert_eq!(
+        names[0],
+        (r#"{"eventName":"StopLogging"}"#.to_string(), vec![4])
+    );
     assert_eq!(names[1].1, vec![13]);
-    assert_eq!(set.for_each_record(b"[]", &mut scratch, |_, _, _| {}).unwrap(), 0);
-    assert_eq!(set.for_each_record(br#"{"Records":[]}"#, &mut scratch, |_, _, _| {}).unwrap(), 0);
-    for bad in [&b""[..], b"x", br#"{"NoRecords":[]}"#, b"[1]", br#"[{"a":1}"#, br#"[{"a":}]"#, br#"{"Records":[{}"#] {
-        assert!(set.for_each_record(bad, &mut scratch, |_, _, _| {}).is_err(), "{}", String::from_utf8_lossy(bad));
+    assert_eq!(
+        set.for_each_record(b"[]", &mut scratch, |_, _, _| {})
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        set.for_each_record(br#"{"Records":[]}"#, &mut scratch, |_, _, _| {})
+            .unwrap(),
+        0
+    );
+    for bad in [
+        &b""[..],
+        b"x",
+        br#"{"NoRecords":[]}"#,
+        b"[1]",
+        br#"[{"a":1}"#,
+        br#"[{"a":}]"#,
+        br#"{"Records":[{}"#,
+    ] {
+        assert!(
+            set.for_each_record(bad, &mut scratch, |_, _, _| {})
+                .is_err(),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
     }
     // a set without JSON patterns still walks the file
-    let terms: FilterSet = ["StopLogging"].iter().map(|s| trailwarden::filter::FilterPattern::parse(s).unwrap()).collect();
+    let terms: FilterSet = ["StopLogging"]
+        .iter()
+        .map(|s| trailwarden::filter::FilterPattern::parse(s).unwrap())
+        .collect();
     let mut hits = 0;
     terms
-        .for_each_record(br#"[{"eventName":"StopLogging"},{"a":"{]"}]"#, &mut scratch, |_, _, m| hits += m.count())
+        .for_each_record(
+            br#"[{"eventName":"StopLogging"},{"a":"{]"}]"#,
+            &mut scratch,
+            |_, _, m| hits += m.count(),
+        )
         .unwrap();
     assert_eq!(hits, 1);
 }

@@ -29,7 +29,10 @@ fn rejected(s: &str, needles: &[&str]) {
     let e = err(s);
     let msg = e.to_string();
     for n in needles {
-        assert!(msg.contains(n), "error for {s:?} is {msg:?}, expected it to contain {n:?}");
+        assert!(
+            msg.contains(n),
+            "error for {s:?} is {msg:?}, expected it to contain {n:?}"
+        );
     }
 }
 
@@ -79,7 +82,9 @@ fn doc_apache_all_fields() {
 #[test]
 fn doc_apache_ellipsis() {
     assert_eq!(hits("[..., status_code=200, size]", &APACHE), vec![1, 3]);
-    let ex = p("[..., status_code=200, size]").evaluate(APACHE[2]).unwrap();
+    let ex = p("[..., status_code=200, size]")
+        .evaluate(APACHE[2])
+        .unwrap();
     assert_eq!(ex.get("status_code"), Some("200"));
     assert_eq!(ex.get("size"), Some("4355"));
 }
@@ -117,7 +122,10 @@ fn doc_service_lines() {
     );
     // the last named field takes the rest of the line
     let ex = p("[w1=ERROR, w2]").evaluate(SERVICE[3]).unwrap();
-    assert_eq!(ex.get("w2"), Some("09/25/2014 12:00:02 Failed to process request"));
+    assert_eq!(
+        ex.get("w2"),
+        Some("09/25/2014 12:00:02 Failed to process request")
+    );
 }
 
 #[test]
@@ -183,7 +191,14 @@ fn doc_json_patterns_evaluate() {
 
 #[test]
 fn terms_semantics() {
-    let evs = ["ERROR one", "TERROR two", "error three", "WARN four", "ERROR DEBUG five", ""];
+    let evs = [
+        "ERROR one",
+        "TERROR two",
+        "error three",
+        "WARN four",
+        "ERROR DEBUG five",
+        "",
+    ];
     assert_eq!(hits("ERROR", &evs), vec![1, 2, 5]); // case-sensitive substring
     assert_eq!(hits("ERROR -DEBUG", &evs), vec![1, 2]);
     assert_eq!(hits("DEBUG ERROR", &evs), vec![5]); // any order
@@ -213,7 +228,10 @@ fn terms_errors() {
     rejected("ERR*", &["Invalid character(s) in term '*'", "position 3"]);
     assert_eq!(err("ERR*").position(), Some(3));
     rejected("a.b", &["Invalid character(s) in term '.'", "position 1"]);
-    rejected("ok foo-bar", &["Invalid character(s) in term '-'", "position 6"]);
+    rejected(
+        "ok foo-bar",
+        &["Invalid character(s) in term '-'", "position 6"],
+    );
     rejected("x:y=z", &["Invalid character(s) in term ':='"]);
     rejected(r#""unterminated"#, &["unbalanced '\"'", "position 0"]);
     rejected("-", &["prefix must be followed by a term"]);
@@ -252,7 +270,10 @@ fn regex_errors() {
     rejected("%%", &["empty regex"]);
     rejected("%a% b", &["must stand alone"]);
     rejected("%[a-%", &["invalid regex"]);
-    rejected(r#"{ $.a = %x% && $.b = %y% && $.c = %z% }"#, &["too many regular expressions", "'%z%'", "maximum is 2"]);
+    rejected(
+        r#"{ $.a = %x% && $.b = %y% && $.c = %z% }"#,
+        &["too many regular expressions", "'%z%'", "maximum is 2"],
+    );
     rejected("[a=%x%, b=%y%, c=%z%]", &["too many regular expressions"]);
     // two are fine
     assert!(p(r#"{ $.a = %x% && $.b = %y% }"#).matches(r#"{"a":"x","b":"y"}"#));
@@ -301,7 +322,15 @@ fn json_string_equality_and_wildcards() {
 fn json_numbers() {
     for v in ["1", "1.0", "1e0", "10e-1", "0.1e1"] {
         let ev = format!(r#"{{"v":{v}}}"#);
-        for s in ["{ $.v = 1 }", "{ $.v = 1.0 }", "{ $.v = 1e0 }", "{ $.v >= 1 }", "{ $.v <= 1 }", "{ $.v > 0.5 }", "{ $.v < 2 }"] {
+        for s in [
+            "{ $.v = 1 }",
+            "{ $.v = 1.0 }",
+            "{ $.v = 1e0 }",
+            "{ $.v >= 1 }",
+            "{ $.v <= 1 }",
+            "{ $.v > 0.5 }",
+            "{ $.v < 2 }",
+        ] {
             assert!(p(s).matches(&ev), "{s} on {ev}");
         }
         for s in ["{ $.v != 1 }", "{ $.v > 1 }", "{ $.v < 1 }", "{ $.v = 2 }"] {
@@ -322,7 +351,13 @@ fn json_numbers() {
         assert!(!p(s).matches(r#"{"v":"1"}"#), "{s}");
     }
     // ordering never matches booleans, null, arrays, objects, missing
-    for ev in [r#"{"v":true}"#, r#"{"v":null}"#, r#"{"v":[1]}"#, r#"{"v":{"a":1}}"#, "{}"] {
+    for ev in [
+        r#"{"v":true}"#,
+        r#"{"v":null}"#,
+        r#"{"v":[1]}"#,
+        r#"{"v":{"a":1}}"#,
+        "{}",
+    ] {
         for s in ["{ $.v < 2 }", "{ $.v >= 0 }", "{ $.v = 1 }", "{ $.v != 1 }"] {
             assert!(!p(s).matches(ev), "{s} on {ev}");
         }
@@ -335,7 +370,8 @@ fn json_bare_words_are_strings() {
     assert!(!p("{ $.v = true }").matches(r#"{"v":true}"#));
     assert!(!p("{ $.v = null }").matches(r#"{"v":null}"#));
     assert!(p("{ $.v = null }").matches(r#"{"v":"null"}"#));
-    assert!(p("{ $.eventSource = kms.amazonaws.com }").matches(r#"{"eventSource":"kms.amazonaws.com"}"#));
+    assert!(p("{ $.eventSource = kms.amazonaws.com }")
+        .matches(r#"{"eventSource":"kms.amazonaws.com"}"#));
 }
 
 #[test]
@@ -379,7 +415,15 @@ fn json_not_equal_corners() {
     assert!(p(s).matches(r#"{"v":"y"}"#));
     assert!(p(s).matches(r#"{"v":""}"#));
     assert!(p(s).matches(r#"{"v":5}"#));
-    for ev in [r#"{}"#, r#"{"v":null}"#, r#"{"v":true}"#, r#"{"v":false}"#, r#"{"v":["y"]}"#, r#"{"v":{"a":"y"}}"#, r#"{"v":"x"}"#] {
+    for ev in [
+        r#"{}"#,
+        r#"{"v":null}"#,
+        r#"{"v":true}"#,
+        r#"{"v":false}"#,
+        r#"{"v":["y"]}"#,
+        r#"{"v":{"a":"y"}}"#,
+        r#"{"v":"x"}"#,
+    ] {
         assert!(!p(s).matches(ev), "{s} on {ev}");
     }
     // a selector landing on an array/object matches neither = nor !=
@@ -391,8 +435,27 @@ fn json_not_equal_corners() {
 
 #[test]
 fn json_non_object_messages_never_match() {
-    for pat in ["{ $.a NOT EXISTS }", "{ $.a != 1 }", "{ $.a IS NULL }", "{ $.a = * }", "{ $.* NOT EXISTS }"] {
-        for msg in ["", "  ", "null", "[]", "[{\"a\":1}]", "\"str\"", "42", "true", "not json", "{\"a\":1", "{\"b\":1} trailing", "{\"b\":}"] {
+    for pat in [
+        "{ $.a NOT EXISTS }",
+        "{ $.a != 1 }",
+        "{ $.a IS NULL }",
+        "{ $.a = * }",
+        "{ $.* NOT EXISTS }",
+    ] {
+        for msg in [
+            "",
+            "  ",
+            "null",
+            "[]",
+            "[{\"a\":1}]",
+            "\"str\"",
+            "42",
+            "true",
+            "not json",
+            "{\"a\":1",
+            "{\"b\":1} trailing",
+            "{\"b\":}",
+        ] {
             assert!(!p(pat).matches(msg), "{pat} on {msg:?}");
         }
     }
@@ -483,14 +546,23 @@ fn json_regex_values() {
 
 #[test]
 fn json_errors() {
-    rejected("{ $.a EXISTS }", &["'EXISTS' is not supported", "position 6"]);
+    rejected(
+        "{ $.a EXISTS }",
+        &["'EXISTS' is not supported", "position 6"],
+    );
     rejected("{ $.a IS NOT NULL }", &["'IS NOT' is not supported"]);
     rejected("{ $.a == 1 }", &["'==' is not an operator", "position 6"]);
     rejected("{ !($.a = 1) }", &["negation", "position 2"]);
-    rejected("{ $.a = 1 AND $.b = 2 }", &["'AND' is not an operator", "position 10"]);
+    rejected(
+        "{ $.a = 1 AND $.b = 2 }",
+        &["'AND' is not an operator", "position 10"],
+    );
     rejected("{ $.a = 1 or $.b = 2 }", &["'or' is not an operator"]);
     rejected("{ $.a = 1 & $.b = 2 }", &["expected '&&' or '||'"]);
-    rejected("{ $.a = 1", &["unbalanced '{'", "missing '}'", "position 0"]);
+    rejected(
+        "{ $.a = 1",
+        &["unbalanced '{'", "missing '}'", "position 0"],
+    );
     rejected("{ ($.a = 1 }", &["unbalanced '('", "position 2"]);
     rejected("{ $.a = 1) }", &["unbalanced ')'"]);
     rejected("{ $.a[0 = 1 }", &["unbalanced '['", "position 5"]);
@@ -515,11 +587,21 @@ fn json_errors() {
     rejected("{ $.a = 1 && }", &["expected a selector"]);
     rejected("{ $.a = 1 $.b = 2 }", &["expected '&&', '||' or '}'"]);
     // wildcard quotas
-    rejected("{ $.a[*].b[*] = 1 }", &["too many wildcards in selector '$.a[*].b[*]'", "maximum is 1"]);
+    rejected(
+        "{ $.a[*].b[*] = 1 }",
+        &[
+            "too many wildcards in selector '$.a[*].b[*]'",
+            "maximum is 1",
+        ],
+    );
     rejected("{ $.*.x[*] = 1 }", &["too many wildcards in selector"]);
     rejected(
         "{ $.a[*] = 1 || $.b[*] = 1 || $.c[*] = 1 || $.d[*] = 1 }",
-        &["too many wildcards in the pattern", "'$.d[*]'", "maximum is 3"],
+        &[
+            "too many wildcards in the pattern",
+            "'$.d[*]'",
+            "maximum is 3",
+        ],
     );
     assert!(FilterPattern::parse("{ $.a[*] = 1 || $.b[*] = 1 || $.c.* = 1 }").is_ok());
     // nesting
@@ -545,9 +627,21 @@ fn length_limit() {
 
 #[test]
 fn space_operators() {
-    let evs = ["GET /a 200 12", "GET /b 404 0", "POST /c 410 7", "PUT /d 500 1200", "GET /e abc 3"];
-    assert_eq!(hits("[m, u, status = 404 || status = 410, size]", &evs), vec![2, 3]);
-    assert_eq!(hits("[m, u, status >= 400 && status < 500, size]", &evs), vec![2, 3]);
+    let evs = [
+        "GET /a 200 12",
+        "GET /b 404 0",
+        "POST /c 410 7",
+        "PUT /d 500 1200",
+        "GET /e abc 3",
+    ];
+    assert_eq!(
+        hits("[m, u, status = 404 || status = 410, size]", &evs),
+        vec![2, 3]
+    );
+    assert_eq!(
+        hits("[m, u, status >= 400 && status < 500, size]", &evs),
+        vec![2, 3]
+    );
     assert_eq!(hits("[m, u, status > 300, size]", &evs), vec![2, 3, 4]);
     assert_eq!(hits("[m, u, status <= 200, size]", &evs), vec![1]);
     assert_eq!(hits("[m, u, status != 200, size]", &evs), vec![2, 3, 4, 5]);
@@ -564,18 +658,28 @@ fn space_operators() {
     // more pattern fields than message fields: no match
     assert_eq!(hits("[a, b, c, d, e]", &evs), Vec::<usize>::new());
     // a numeric test on text never matches, != does
-    assert_eq!(hits("[m, u, status < 1000, size]", &["GET /e abc 3"]), Vec::<usize>::new());
+    assert_eq!(
+        hits("[m, u, status < 1000, size]", &["GET /e abc 3"]),
+        Vec::<usize>::new()
+    );
     // numeric equality across notations
-    assert_eq!(hits("[a = 1, b]", &["1.0 x", "1e0 y", "01 z", "2 w"]), vec![1, 2, 3]);
+    assert_eq!(
+        hits("[a = 1, b]", &["1.0 x", "1e0 y", "01 z", "2 w"]),
+        vec![1, 2, 3]
+    );
 }
 
 #[test]
 fn space_fields_and_extraction() {
-    let ex = p("[a, b, c]").evaluate(r#"x "quoted field" [bracketed one] trailing"#).unwrap();
+    let ex = p("[a, b, c]")
+        .evaluate(r#"x "quoted field" [bracketed one] trailing"#)
+        .unwrap();
     assert_eq!(ex.get("a"), Some("x"));
     assert_eq!(ex.get("b"), Some("quoted field"));
     assert_eq!(ex.get("c"), Some("[bracketed one] trailing"));
-    let ex = p("[a, b, c]").evaluate(r#"x "quoted field" [bracketed one]"#).unwrap();
+    let ex = p("[a, b, c]")
+        .evaluate(r#"x "quoted field" [bracketed one]"#)
+        .unwrap();
     assert_eq!(ex.get("c"), Some("bracketed one"));
     // whitespace runs and tabs
     let ex = p("[a, b]").evaluate("  one \t two  ").unwrap();
@@ -584,12 +688,20 @@ fn space_fields_and_extraction() {
     // ellipsis fields reported by position
     let ex = p("[first, ..., last]").evaluate("a b c d").unwrap();
     let got: Vec<(&str, &str)> = ex.iter().collect();
-    assert_eq!(got, vec![("$first", "a"), ("$2", "b"), ("$3", "c"), ("$last", "d")]);
+    assert_eq!(
+        got,
+        vec![("$first", "a"), ("$2", "b"), ("$3", "c"), ("$last", "d")]
+    );
     // no match gives None
     assert!(p("[a=zzz, b]").evaluate("a b").is_none());
     // term and JSON patterns extract nothing
     assert_eq!(p("ERROR").evaluate("ERROR x").map(|e| e.len()), Some(0));
-    assert_eq!(p("{ $.a = 1 }").evaluate(r#"{"a":1}"#).map(|e| e.is_empty()), Some(true));
+    assert_eq!(
+        p("{ $.a = 1 }")
+            .evaluate(r#"{"a":1}"#)
+            .map(|e| e.is_empty()),
+        Some(true)
+    );
     assert!(p("{ $.a = 1 }").evaluate(r#"{"a":2}"#).is_none());
 }
 
@@ -633,16 +745,31 @@ fn filter_set_matches_each_pattern() {
     ];
     for m in msgs {
         let got: Vec<usize> = set.matching(m).iter().collect();
-        let want: Vec<usize> = pats.iter().enumerate().filter(|(_, s)| p(s).matches(m)).map(|(i, _)| i).collect();
+        let want: Vec<usize> = pats
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| p(s).matches(m))
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(got, want, "{m}");
     }
-    assert_eq!(set.matching(msgs[0]).iter().collect::<Vec<_>>(), vec![0, 1, 2, 3, 4, 5, 6, 7]);
-    assert_eq!(set.matching(msgs[3]).iter().collect::<Vec<_>>(), vec![2, 3, 4]);
+    assert_eq!(
+        set.matching(msgs[0]).iter().collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4, 5, 6, 7]
+    );
+    assert_eq!(
+        set.matching(msgs[3]).iter().collect::<Vec<_>>(),
+        vec![2, 3, 4]
+    );
 }
 
 #[test]
 fn test_metric_filter_output() {
-    let out = test_metric_filter("[ip, identity, user_id, timestamp, request, status_code=500, size]", &APACHE).unwrap();
+    let out = test_metric_filter(
+        "[ip, identity, user_id, timestamp, request, status_code=500, size]",
+        &APACHE,
+    )
+    .unwrap();
     assert_eq!(
         out,
         serde_json::json!({"matches":[{"eventNumber":2,"eventMessage":APACHE[1],"extractedValues":{
@@ -657,7 +784,13 @@ fn test_metric_filter_output() {
             {"eventNumber":3,"eventMessage":"{\"a\":1.0}","extractedValues":{}}]})
     );
     let out = test_metric_filter("[]", &["a b"]).unwrap();
-    assert_eq!(out["matches"][0]["extractedValues"], serde_json::json!({"$1":"a","$2":"b"}));
-    assert_eq!(test_metric_filter("nothing", &["x"]).unwrap(), serde_json::json!({"matches":[]}));
+    assert_eq!(
+        out["matches"][0]["extractedValues"],
+        serde_json::json!({"$1":"a","$2":"b"})
+    );
+    assert_eq!(
+        test_metric_filter("nothing", &["x"]).unwrap(),
+        serde_json::json!({"matches":[]})
+    );
     assert!(test_metric_filter("ERR*", &["x"]).is_err());
 }

@@ -217,7 +217,10 @@ pub const CIS_FILTERS: [CisFilter; 15] = [
 /// Looks a filter up by Security Hub id (`CloudWatch.3`), CIS id (`4.2`, `CIS 4.2`) or name.
 pub fn find(id: &str) -> Option<&'static CisFilter> {
     let id = id.trim();
-    let cis = id.strip_prefix("CIS").map(|s| s.trim_start_matches(['.', ' '])).unwrap_or(id);
+    let cis = id
+        .strip_prefix("CIS")
+        .map(|s| s.trim_start_matches(['.', ' ']))
+        .unwrap_or(id);
     CIS_FILTERS
         .iter()
         .find(|f| f.security_hub_id == Some(id) || f.cis_id == cis || f.name == id)
@@ -230,7 +233,10 @@ pub fn filter_set() -> FilterSet {
 
 /// The 15 metric filters in `namespace` (use [`DEFAULT_NAMESPACE`] for the default).
 pub fn metric_filters(namespace: &str) -> Vec<MetricFilter> {
-    CIS_FILTERS.iter().map(|f| f.metric_filter(namespace)).collect()
+    CIS_FILTERS
+        .iter()
+        .map(|f| f.metric_filter(namespace))
+        .collect()
 }
 
 /// The 15 default alarms in `namespace`.

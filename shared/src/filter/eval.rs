@@ -45,7 +45,11 @@ fn hash(b: &[u8]) -> u64 {
         u64::from_le_bytes(w)
     };
     let first = word(b);
-    let last = if b.len() > 8 { word(&b[b.len() - 8..]) } else { 0 };
+    let last = if b.len() > 8 {
+        word(&b[b.len() - 8..])
+    } else {
+        0
+    };
     let h = (first ^ (b.len() as u64).wrapping_mul(K)).wrapping_mul(K) ^ last;
     h.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> 7
 }
@@ -120,7 +124,11 @@ pub(crate) struct Evaluator {
 
 /// A set of eager conditions at least one of which must be true for the expression to be true,
 /// or `None` when no such set exists (lazy conditions only).
-fn necessary(e: &Expr, ids: &mut std::slice::Iter<'_, u32>, lazy: &dyn Fn(u32) -> bool) -> Option<Vec<u32>> {
+fn necessary(
+    e: &Expr,
+    ids: &mut std::slice::Iter<'_, u32>,
+    lazy: &dyn Fn(u32) -> bool,
+) -> Option<Vec<u32>> {
     match e {
         Expr::Cond(_) => {
             let id = *ids.next()?;
@@ -155,10 +163,10 @@ fn necessary(e: &Expr, ids: &mut std::slice::Iter<'_, u32>, lazy: &dyn Fn(u32) -
     }
 }
 
-
 #[inline]
 fn bit(v: &[u64], id: u32) -> bool {
-    v.get((id / 64) as usize).is_some_and(|w| w & (1 << (id % 64)) != 0)
+    v.get((id / 64) as usize)
+        .is_some_and(|w| w & (1 << (id % 64)) != 0)
 }
 
 #[inline]
@@ -177,9 +185,17 @@ fn guard_literal(test: &Test) -> Option<Finder<'static>> {
     };
     let piece: &[u8] = match glob {
         Glob::Exact(s) | Glob::Prefix(s) | Glob::Suffix(s) | Glob::Contains(s) => s,
-        Glob::Pieces(p) => p.iter().max_by_key(|x| x.len()).map(|x| x.as_slice()).unwrap_or(&[]),
+        Glob::Pieces(p) => p
+            .iter()
+            .max_by_key(|x| x.len())
+            .map(|x| x.as_slice())
+            .unwrap_or(&[]),
     };
-    if piece.is_empty() || piece.iter().any(|&c| c < 0x20 || c == b'"' || c == b'\\' || c == b'/') {
+    if piece.is_empty()
+        || piece
+            .iter()
+            .any(|&c| c < 0x20 || c == b'"' || c == b'\\' || c == b'/')
+    {
         return None;
     }
     Some(Finder::new(piece).into_owned())
@@ -202,7 +218,9 @@ impl Evaluator {
         // Condition ids were assigned in expression order: walk the expression again.
         let ids: Vec<u32> = (first..end).collect();
         let conds = &self.conds;
-        let need = necessary(&pat.expr, &mut ids.iter(), &|id| conds[id as usize].owner != NONE);
+        let need = necessary(&pat.expr, &mut ids.iter(), &|id| {
+            conds[id as usize].owner != NONE
+        });
         let lo = self.need.len() as u32;
         if let Some(mut set) = need {
             set.sort_unstable();
@@ -232,7 +250,8 @@ impl Evaluator {
                 (Node::Leaf(id), cost)
             }
             Expr::And(v) | Expr::Or(v) => {
-                let mut kids: Vec<(u32, u8)> = v.iter().map(|x| self.add_expr(x, slots, plan)).collect();
+                let mut kids: Vec<(u32, u8)> =
+                    v.iter().map(|x| self.add_expr(x, slots, plan)).collect();
                 // Pure boolean functions: evaluate cheap children first.
                 kids.sort_by_key(|k| k.1);
                 let cost = kids.iter().map(|k| k.1).max().unwrap_or(0);
@@ -255,7 +274,11 @@ impl Evaluator {
         let slot = slots.get(c.path as usize).copied().unwrap_or(NONE);
         let id = self.conds.len() as u32;
         let owner = if slot == NONE { NONE } else { plan.owner(slot) };
-        let guard = if owner != NONE { guard_literal(&c.test) } else { None };
+        let guard = if owner != NONE {
+            guard_literal(&c.test)
+        } else {
+            None
+        };
         self.conds.push(CondInfo {
             slot,
             test: c.test.clone(),
@@ -266,7 +289,9 @@ impl Evaluator {
             return id;
         }
         match &c.test {
-            Test::Cmp(Op::Eq, Rhs::Str(Glob::Exact(lit))) if slot != NONE && !plan.is_multi(slot) => {
+            Test::Cmp(Op::Eq, Rhs::Str(Glob::Exact(lit)))
+                if slot != NONE && !plan.is_multi(slot) =>
+            {
                 let t = match self.tables.iter().position(|t| t.slot == slot) {
                     Some(i) => i,
                     None => {
@@ -293,7 +318,13 @@ impl Evaluator {
 
     /// Evaluates every pattern on the record just scanned into `scratch` from `buf`; `hit(i)` is
     /// called for each pattern index that matches.
-    pub(crate) fn run(&self, plan: &Plan, buf: &[u8], scratch: &mut Scratch, mut hit: impl FnMut(usize)) {
+    pub(crate) fn run(
+        &self,
+        plan: &Plan,
+        buf: &[u8],
+        scratch: &mut Scratch,
+        mut hit: impl FnMut(usize),
+    ) {
         let words = self.conds.len().div_ceil(64);
         let mut truth = std::mem::take(&mut scratch.truth);
         truth.clear();

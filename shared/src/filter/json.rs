@@ -9,6 +9,9 @@ use super::value::{Glob, Op, Rhs};
 /// At most one wildcard per selector and three per pattern.
 pub(crate) const MAX_SELECTOR_WILDCARDS: usize = 1;
 pub(crate) const MAX_PATTERN_WILDCARDS: usize = 3;
+/// At most this many steps in a selector: the scanner recurses once per step, so this bounds
+/// its stack use whatever the message.
+pub(crate) const MAX_SELECTOR_DEPTH: usize = 64;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Test {
@@ -110,7 +113,10 @@ struct Parser<'c> {
 }
 
 /// Parses a JSON pattern; the cursor is on the opening `{`.
-pub(crate) fn parse(cur: &mut Cursor, regexes: &mut RegexBudget) -> Result<JsonPattern, FilterError> {
+pub(crate) fn parse(
+    cur: &mut Cursor,
+    regexes: &mut RegexBudget,
+) -> Result<JsonPattern, FilterError> {
     let open = cur.pos();
     cur.bump();
     let mut p = Parser {
@@ -145,7 +151,11 @@ pub(crate) fn parse(cur: &mut Cursor, regexes: &mut RegexBudget) -> Result<JsonP
             })
         }
         Some(')') => {
-            return Err(FilterError::syntax("unbalanced ')': no matching '('", ")", p.cur.pos()));
+            return Err(FilterError::syntax(
+                "unbalanced ')': no matching '('",
+                ")",
+                p.cur.pos(),
+            ));
         }
         Some(_) => return Err(p.unexpected("expected '&&', '||' or '}'")),
     }
@@ -270,7 +280,10 @@ impl Parser<'_> {
         match self.cur.peek() {
             Some('(') => {
                 if depth >= MAX_DEPTH {
-                    return Err(FilterError::TooDeep { pos, max: MAX_DEPTH });
+                    return Err(FilterError::TooDeep {
+                        pos,
+                        max: MAX_DEPTH,
+                    });
                 }
                 self.cur.bump();
                 let e = self.or_expr(depth + 1)?;
@@ -294,7 +307,11 @@ impl Parser<'_> {
                 pos,
             )),
             Some('$') => self.condition(),
-            Some(')') => Err(FilterError::syntax("unbalanced ')': expected a condition", ")", pos)),
+            Some(')') => Err(FilterError::syntax(
+                "unbalanced ')': expected a condition",
+                ")",
+                pos,
+            )),
             None => Err(FilterError::Unbalanced {
                 open: '{',
                 close: '}',
@@ -335,17 +352,29 @@ impl Parser<'_> {
         let test = match self.cur.peek() {
             Some('=') => {
                 if self.cur.peek_at(1) == Some('=') {
-                    return Err(FilterError::syntax("'==' is not an operator (use '=')", "==", op_pos));
+                    return Err(FilterError::syntax(
+                        "'==' is not an operator (use '=')",
+                        "==",
+                        op_pos,
+                    ));
                 }
                 self.cur.bump();
                 Test::Cmp(Op::Eq, self.rhs(Op::Eq)?)
             }
             Some('!') => {
                 if self.cur.peek_at(1) != Some('=') {
-                    return Err(FilterError::syntax("expected '!='", self.cur.rest_word(), op_pos));
+                    return Err(FilterError::syntax(
+                        "expected '!='",
+                        self.cur.rest_word(),
+                        op_pos,
+                    ));
                 }
                 if self.cur.peek_at(2) == Some('=') {
-                    return Err(FilterError::syntax("'!==' is not an operator (use '!=')", "!==", op_pos));
+                    return Err(FilterError::syntax(
+                        "'!==' is not an operator (use '!=')",
+                        "!==",
+                        op_pos,
+                    ));
                 }
                 self.cur.set_pos(op_pos + 2);
                 Test::Cmp(Op::Ne, self.rhs(Op::Ne)?)
@@ -360,7 +389,11 @@ impl Parser<'_> {
                     (false, false) => Op::Gt,
                 };
                 if matches!(self.cur.peek(), Some('<') | Some('>') | Some('=')) {
-                    return Err(FilterError::syntax("invalid operator", self.cur.slice(op_pos, op_pos + 3), op_pos));
+                    return Err(FilterError::syntax(
+                        "invalid operator",
+                        self.cur.slice(op_pos, op_pos + 3),
+                        op_pos,
+                    ));
                 }
                 Test::Cmp(op, self.rhs(op)?)
             }
@@ -387,7 +420,9 @@ impl Parser<'_> {
                             }
                             _ => {
                                 self.cur.set_pos(vpos);
-                                return Err(self.unexpected("expected TRUE, FALSE or NULL after IS"));
+                                return Err(
+                                    self.unexpected("expected TRUE, FALSE or NULL after IS")
+                                );
                             }
                         }
                     }
@@ -402,13 +437,11 @@ impl Parser<'_> {
                             return Err(self.unexpected("expected EXISTS after NOT"));
                         }
                     }
-                    "EXISTS" => {
-                        return Err(FilterError::syntax(
-                            "'EXISTS' is not supported (only NOT EXISTS; use '= *' to test presence)",
-                            word,
-                            op_pos,
-                        ))
-                    }
+                    "EXISTS" => return Err(FilterError::syntax(
+                        "'EXISTS' is not supported (only NOT EXISTS; use '= *' to test presence)",
+                        word,
+                        op_pos,
+                    )),
                     _ => {
                         self.cur.set_pos(op_pos);
                         return Err(self.unexpected(&format!(
@@ -418,7 +451,10 @@ impl Parser<'_> {
                 }
             }
         };
-        Ok(Expr::Cond(Cond { path: path_idx, test }))
+        Ok(Expr::Cond(Cond {
+            path: path_idx,
+            test,
+        }))
     }
 
     /// `$` followed by `.name`, `.*`, `[N]`, `[*]`, `['key']`, `["key"]`, `.['key']`.
@@ -462,6 +498,12 @@ impl Parser<'_> {
                 _ => break,
             }
         }
+        if path.len() > MAX_SELECTOR_DEPTH {
+            return Err(FilterError::TooDeep {
+                pos: start,
+                max: MAX_SELECTOR_DEPTH,
+            });
+        }
         if path.is_empty() {
             return Err(FilterError::syntax(
                 "a selector needs at least one member ('$.name')",
@@ -470,11 +512,13 @@ impl Parser<'_> {
             ));
         }
         match self.cur.peek() {
-            Some(c) if c == '*' || c == '"' || c == '\'' || c == '%' || c == ']' => Err(FilterError::syntax(
-                "invalid character in selector",
-                self.cur.slice(start, self.cur.pos() + 1),
-                self.cur.pos(),
-            )),
+            Some(c) if c == '*' || c == '"' || c == '\'' || c == '%' || c == ']' => {
+                Err(FilterError::syntax(
+                    "invalid character in selector",
+                    self.cur.slice(start, self.cur.pos() + 1),
+                    self.cur.pos(),
+                ))
+            }
             _ => Ok(path),
         }
     }
@@ -499,7 +543,9 @@ impl Parser<'_> {
                                 pos: open + 1,
                             })
                         }
-                        Some('\\') if matches!(self.cur.peek(), Some('\\') | Some('\'') | Some('"')) => {
+                        Some('\\')
+                            if matches!(self.cur.peek(), Some('\\') | Some('\'') | Some('"')) =>
+                        {
                             if let Some(c) = self.cur.bump() {
                                 key.push(c);
                             }
@@ -558,7 +604,9 @@ impl Parser<'_> {
             Some(_) => {
                 let mut word = String::new();
                 while let Some(c) = self.cur.peek() {
-                    if c.is_whitespace() || matches!(c, '(' | ')' | '{' | '}' | '&' | '|' | '"' | '\'') {
+                    if c.is_whitespace()
+                        || matches!(c, '(' | ')' | '{' | '}' | '&' | '|' | '"' | '\'')
+                    {
                         break;
                     }
                     word.push(c);
@@ -591,7 +639,23 @@ fn is_name_char(c: char) -> bool {
     !(c.is_whitespace()
         || matches!(
             c,
-            '.' | '[' | ']' | '=' | '!' | '<' | '>' | '(' | ')' | '{' | '}' | '&' | '|' | '"' | '\'' | '*' | '%' | ','
+            '.' | '['
+                | ']'
+                | '='
+                | '!'
+                | '<'
+                | '>'
+                | '('
+                | ')'
+                | '{'
+                | '}'
+                | '&'
+                | '|'
+                | '"'
+                | '\''
+                | '*'
+                | '%'
+                | ','
         ))
 }
 

@@ -60,7 +60,9 @@ impl Cursor {
     }
 
     pub(crate) fn starts_with(&self, s: &str) -> bool {
-        s.chars().enumerate().all(|(k, c)| self.chars.get(self.pos + k) == Some(&c))
+        s.chars()
+            .enumerate()
+            .all(|(k, c)| self.chars.get(self.pos + k) == Some(&c))
     }
 
     pub(crate) fn at_end(&self) -> bool {
@@ -229,7 +231,18 @@ mod tests {
         assert_eq!(parse_number(b"-55.5"), Some(-55.5));
         assert_eq!(parse_number(b".5"), Some(0.5));
         assert_eq!(parse_number(b"5."), Some(5.0));
-        for bad in [&b""[..], b"-", b".", b"1e", b"inf", b"NaN", b"1 ", b" 1", b"0x10", b"1e+"] {
+        for bad in [
+            &b""[..],
+            b"-",
+            b".",
+            b"1e",
+            b"inf",
+            b"NaN",
+            b"1 ",
+            b" 1",
+            b"0x10",
+            b"1e+",
+        ] {
             assert_eq!(parse_number(bad), None, "{:?}", bad);
         }
     }
@@ -238,9 +251,15 @@ mod tests {
     fn quoted_pieces() {
         let mut c = Cursor::new(r#""Access*Denied\*\"x" rest"#);
         let q = c.quoted().unwrap();
-        assert_eq!(q.pieces, vec!["Access".to_string(), "Denied*\"x".to_string()]);
+        assert_eq!(
+            q.pieces,
+            vec!["Access".to_string(), "Denied*\"x".to_string()]
+        );
         assert_eq!(c.peek(), Some(' '));
         let mut c = Cursor::new("\"open");
-        assert!(matches!(c.quoted(), Err(FilterError::Unbalanced { open: '"', .. })));
+        assert!(matches!(
+            c.quoted(),
+            Err(FilterError::Unbalanced { open: '"', .. })
+        ));
     }
 }

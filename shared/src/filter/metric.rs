@@ -127,10 +127,16 @@ pub struct CompiledMetricFilter {
 fn check_name(field: &str, v: &str, max: usize, forbidden: &[char]) -> Result<(), FilterError> {
     let n = v.chars().count();
     if n == 0 || n > max {
-        return Err(FilterError::metric(field, format!("must be 1 to {max} characters (got {n})")));
+        return Err(FilterError::metric(
+            field,
+            format!("must be 1 to {max} characters (got {n})"),
+        ));
     }
     if let Some(c) = v.chars().find(|c| forbidden.contains(c)) {
-        return Err(FilterError::metric(field, format!("must not contain '{c}'")));
+        return Err(FilterError::metric(
+            field,
+            format!("must not contain '{c}'"),
+        ));
     }
     Ok(())
 }
@@ -138,31 +144,43 @@ fn check_name(field: &str, v: &str, max: usize, forbidden: &[char]) -> Result<()
 impl MetricFilter {
     /// Parses the JSON of a metric filter (PutMetricFilter's field names) and validates it.
     pub fn from_json(text: &str) -> Result<CompiledMetricFilter, FilterError> {
-        let def: MetricFilter =
-            serde_json::from_str(text).map_err(|e| FilterError::metric("definition", e.to_string()))?;
+        let def: MetricFilter = serde_json::from_str(text)
+            .map_err(|e| FilterError::metric("definition", e.to_string()))?;
         def.compile()
     }
 
     /// Validates the definition and compiles its pattern and value sources.
     pub fn compile(&self) -> Result<CompiledMetricFilter, FilterError> {
         check_name("filterName", &self.filter_name, 512, &[':', '*'])?;
-        let pattern = FilterPattern::parse(&self.filter_pattern).map_err(|e| FilterError::Metric {
-            field: "filterPattern".into(),
-            reason: e.to_string(),
-        })?;
+        let pattern =
+            FilterPattern::parse(&self.filter_pattern).map_err(|e| FilterError::Metric {
+                field: "filterPattern".into(),
+                reason: e.to_string(),
+            })?;
         if self.metric_transformations.len() != 1 {
             return Err(FilterError::metric(
                 "metricTransformations",
-                format!("must have exactly 1 transformation (got {})", self.metric_transformations.len()),
+                format!(
+                    "must have exactly 1 transformation (got {})",
+                    self.metric_transformations.len()
+                ),
             ));
         }
         let t = &self.metric_transformations[0];
         let f = |name: &str| format!("metricTransformations[0].{name}");
         check_name(&f("metricName"), &t.metric_name, 255, &[':', '*', '$'])?;
-        check_name(&f("metricNamespace"), &t.metric_namespace, 255, &[':', '*', '$'])?;
+        check_name(
+            &f("metricNamespace"),
+            &t.metric_namespace,
+            255,
+            &[':', '*', '$'],
+        )?;
         if let Some(d) = t.default_value {
             if !d.is_finite() {
-                return Err(FilterError::metric(f("defaultValue"), "must be a finite number"));
+                return Err(FilterError::metric(
+                    f("defaultValue"),
+                    "must be a finite number",
+                ));
             }
             if !t.dimensions.is_empty() {
                 return Err(FilterError::metric(
@@ -174,20 +192,38 @@ impl MetricFilter {
         if t.dimensions.len() > MAX_DIMENSIONS {
             return Err(FilterError::metric(
                 f("dimensions"),
-                format!("at most {MAX_DIMENSIONS} dimensions (got {})", t.dimensions.len()),
+                format!(
+                    "at most {MAX_DIMENSIONS} dimensions (got {})",
+                    t.dimensions.len()
+                ),
             ));
         }
         if let Some(u) = &t.unit {
             if !STANDARD_UNITS.contains(&u.as_str()) {
-                return Err(FilterError::metric(f("unit"), format!("'{u}' is not a CloudWatch standard unit")));
+                return Err(FilterError::metric(
+                    f("unit"),
+                    format!("'{u}' is not a CloudWatch standard unit"),
+                ));
             }
         }
         let mut plan = Plan::default();
-        let value = source(&f("metricValue"), &t.metric_value, &pattern, &mut plan, true)?;
+        let value = source(
+            &f("metricValue"),
+            &t.metric_value,
+            &pattern,
+            &mut plan,
+            true,
+        )?;
         let mut dimensions = Vec::new();
         for (k, v) in &t.dimensions {
             check_name(&f("dimensions"), k, 255, &[])?;
-            let src = source(&format!("{}.{k}", f("dimensions")), v, &pattern, &mut plan, false)?;
+            let src = source(
+                &format!("{}.{k}", f("dimensions")),
+                v,
+                &pattern,
+                &mut plan,
+                false,
+            )?;
             dimensions.push((k.clone(), src));
         }
         Ok(CompiledMetricFilter {
@@ -200,21 +236,35 @@ impl MetricFilter {
     }
 }
 
-fn source(field: &str, v: &str, pattern: &FilterPattern, plan: &mut Plan, allow_constant: bool) -> Result<Source, FilterError> {
+fn source(
+    field: &str,
+    v: &str,
+    pattern: &FilterPattern,
+    plan: &mut Plan,
+    allow_constant: bool,
+) -> Result<Source, FilterError> {
     let v = v.trim();
     if v.is_empty() || v.chars().count() > 100 {
         return Err(FilterError::metric(field, "must be 1 to 100 characters"));
     }
-    if let Some(sel) = v.strip_prefix("$.").map(|_| v).or_else(|| v.strip_prefix("$[").map(|_| v)) {
+    if let Some(sel) = v
+        .strip_prefix("$.")
+        .map(|_| v)
+        .or_else(|| v.strip_prefix("$[").map(|_| v))
+    {
         if pattern.kind() != PatternKind::Json {
             return Err(FilterError::metric(
                 field,
                 format!("'{sel}' is a JSON selector but the filter pattern is not a JSON pattern"),
             ));
         }
-        let path = json::parse_selector(sel).map_err(|e| FilterError::metric(field, e.to_string()))?;
+        let path =
+            json::parse_selector(sel).map_err(|e| FilterError::metric(field, e.to_string()))?;
         if path.contains(&Segment::Wildcard) {
-            return Err(FilterError::metric(field, format!("'{sel}': wildcards are not allowed here")));
+            return Err(FilterError::metric(
+                field,
+                format!("'{sel}': wildcards are not allowed here"),
+            ));
         }
         return Ok(Source::Json(plan.add_path(&path)));
     }
@@ -226,7 +276,10 @@ fn source(field: &str, v: &str, pattern: &FilterPattern, plan: &mut Plan, allow_
             ));
         }
         if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            return Err(FilterError::metric(field, format!("'{v}' is not a field reference")));
+            return Err(FilterError::metric(
+                field,
+                format!("'{v}' is not a field reference"),
+            ));
         }
         if !pattern.has_field(name) {
             return Err(FilterError::metric(
@@ -295,7 +348,10 @@ impl CompiledMetricFilter {
             unit: t.unit.clone(),
         };
         let Some(extracted) = extracted else {
-            return t.default_value.map(|d| vec![datum(d, Vec::new())]).unwrap_or_default();
+            return t
+                .default_value
+                .map(|d| vec![datum(d, Vec::new())])
+                .unwrap_or_default();
         };
         let mut scratch = Scratch::default();
         let vals = if self.plan.is_empty() {
@@ -315,10 +371,12 @@ impl CompiledMetricFilter {
         };
         let value = match &self.value {
             Source::Constant(x) => *x,
-            other => match text_of(other).and_then(|s| super::lexer::parse_number(s.trim().as_bytes())) {
-                Some(x) if x.is_finite() => x,
-                _ => return Vec::new(),
-            },
+            other => {
+                match text_of(other).and_then(|s| super::lexer::parse_number(s.trim().as_bytes())) {
+                    Some(x) if x.is_finite() => x,
+                    _ => return Vec::new(),
+                }
+            }
         };
         let mut dims = Vec::with_capacity(self.dimensions.len());
         for (name, src) in &self.dimensions {

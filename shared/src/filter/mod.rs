@@ -145,8 +145,20 @@ impl FilterPattern {
                 }
                 Inner::Regex(re)
             }
-            Some('}') => return Err(FilterError::syntax("unbalanced '}': no matching '{'", "}", cur.pos())),
-            Some(']') => return Err(FilterError::syntax("unbalanced ']': no matching '['", "]", cur.pos())),
+            Some('}') => {
+                return Err(FilterError::syntax(
+                    "unbalanced '}': no matching '{'",
+                    "}",
+                    cur.pos(),
+                ))
+            }
+            Some(']') => {
+                return Err(FilterError::syntax(
+                    "unbalanced ']': no matching '['",
+                    "]",
+                    cur.pos(),
+                ))
+            }
             _ => Inner::Terms(terms::Terms::parse(&mut cur)?),
         };
         Ok(FilterPattern {
@@ -218,7 +230,8 @@ impl FilterPattern {
         match &self.inner {
             Inner::Space(s) => {
                 let (names, positional) = s.names();
-                names.contains(&name) || (positional && name.chars().all(|c| c.is_ascii_digit()) && name != "0")
+                names.contains(&name)
+                    || (positional && name.chars().all(|c| c.is_ascii_digit()) && name != "0")
             }
             _ => false,
         }
@@ -254,7 +267,10 @@ impl PartialEq for FilterPattern {
 
 /// What `aws logs test-metric-filter --filter-pattern P --log-event-messages m1 m2 ...` answers:
 /// `{"matches":[{"eventNumber":1,"eventMessage":"...","extractedValues":{...}}]}`.
-pub fn test_metric_filter(pattern: &str, messages: &[&str]) -> Result<serde_json::Value, FilterError> {
+pub fn test_metric_filter(
+    pattern: &str,
+    messages: &[&str],
+) -> Result<serde_json::Value, FilterError> {
     let p = FilterPattern::parse(pattern)?;
     let matches: Vec<serde_json::Value> = messages
         .iter()

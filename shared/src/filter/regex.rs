@@ -39,7 +39,11 @@ pub(crate) struct RegexBudget {
 impl RegexBudget {
     /// Validates, translates and compiles `body` (the text between the `%`), whose opening `%`
     /// is at `pos` (the body starts at `pos + 1`).
-    pub(crate) fn compile(&mut self, body: &[char], pos: usize) -> Result<CompiledRegex, FilterError> {
+    pub(crate) fn compile(
+        &mut self,
+        body: &[char],
+        pos: usize,
+    ) -> Result<CompiledRegex, FilterError> {
         let source: String = body.iter().collect();
         self.count += 1;
         if self.count > MAX_REGEXES {
@@ -81,7 +85,9 @@ fn compile(body: &[char], pos: usize) -> Result<CompiledRegex, FilterError> {
         let c = body[i];
         match c {
             '(' | ')' => return Err(bad(c, i, " (parentheses are not supported)")),
-            c if !c.is_ascii() => return Err(bad(c, i, " (multi-byte characters are not supported)")),
+            c if !c.is_ascii() => {
+                return Err(bad(c, i, " (multi-byte characters are not supported)"))
+            }
             c if c.is_ascii_alphanumeric() => out.push(c),
             ':' | '_' | '#' | '=' | '@' | '/' | ';' | ',' | '-' => {
                 if in_class || c == '-' {
@@ -136,7 +142,9 @@ fn compile(body: &[char], pos: usize) -> Result<CompiledRegex, FilterError> {
                         let h1 = body.get(i + 1).copied();
                         let h2 = body.get(i + 2).copied();
                         match (h1, h2) {
-                            (Some(a), Some(b)) if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() => {
+                            (Some(a), Some(b))
+                                if a.is_ascii_hexdigit() && b.is_ascii_hexdigit() =>
+                            {
                                 out.push_str("\\x");
                                 out.push(a);
                                 out.push(b);
@@ -146,8 +154,8 @@ fn compile(body: &[char], pos: usize) -> Result<CompiledRegex, FilterError> {
                             _ => return Err(bad('x', i, " (\\x needs two hex digits)")),
                         }
                     }
-                    '^' | '$' | '?' | '[' | ']' | '{' | '}' | '|' | '\\' | '*' | '+' | '.' | ':' | '_'
-                    | '#' | '=' | '@' | '/' | ';' | ',' | '-' | '%' => {
+                    '^' | '$' | '?' | '[' | ']' | '{' | '}' | '|' | '\\' | '*' | '+' | '.'
+                    | ':' | '_' | '#' | '=' | '@' | '/' | ';' | ',' | '-' | '%' => {
                         out.push_str(&format!("\\x{:02X}", e as u32));
                         i += 1;
                         continue;
@@ -239,7 +247,10 @@ mod tests {
         assert_eq!(e.position(), Some(2));
         assert!(re("é").unwrap_err().to_string().contains("multi-byte"));
         assert!(re("a b").unwrap_err().to_string().contains("' '"));
-        assert!(re(r"\b").unwrap_err().to_string().contains("unsupported escape"));
+        assert!(re(r"\b")
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported escape"));
         assert!(re(r"\x4").is_err());
         assert!(re("").is_err());
         assert!(re("[a").unwrap_err().to_string().contains("unbalanced"));

@@ -280,7 +280,9 @@ pub(crate) enum Kind {
     False,
     Null,
     Object,
-    Array { has_null: bool },
+    Array {
+        has_null: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -415,7 +417,11 @@ impl<'a> Iterator for SlotIter<'a> {
 
 /// Scans a whole message that must be one JSON object (surrounding whitespace allowed).
 /// Returns the recorded values, or `None` if the message is not a JSON object.
-pub(crate) fn scan_message<'a>(plan: &Plan, buf: &'a [u8], scratch: &'a mut Scratch) -> Option<Values<'a>> {
+pub(crate) fn scan_message<'a>(
+    plan: &Plan,
+    buf: &'a [u8],
+    scratch: &'a mut Scratch,
+) -> Option<Values<'a>> {
     let end = scan_object_at(plan, buf, 0, scratch)?;
     let rest = buf.get(end..)?;
     if rest.iter().all(|b| b.is_ascii_whitespace()) {
@@ -428,14 +434,21 @@ pub(crate) fn scan_message<'a>(plan: &Plan, buf: &'a [u8], scratch: &'a mut Scra
 /// Like [`scan_message`], leaving the values in `scratch` (read them with [`values`]).
 pub(crate) fn scan_message_into(plan: &Plan, buf: &[u8], scratch: &mut Scratch) -> bool {
     match scan_object_at(plan, buf, 0, scratch) {
-        Some(end) => buf.get(end..).is_some_and(|r| r.iter().all(|b| b.is_ascii_whitespace())),
+        Some(end) => buf
+            .get(end..)
+            .is_some_and(|r| r.iter().all(|b| b.is_ascii_whitespace())),
         None => false,
     }
 }
 
 /// Scans the JSON object that starts at `start` (after optional whitespace) and returns where
 /// it ends (just after its `}`), recording the plan's values in `scratch`.
-pub(crate) fn scan_object_at(plan: &Plan, buf: &[u8], start: usize, scratch: &mut Scratch) -> Option<usize> {
+pub(crate) fn scan_object_at(
+    plan: &Plan,
+    buf: &[u8],
+    start: usize,
+    scratch: &mut Scratch,
+) -> Option<usize> {
     scratch.reset(plan.slots, plan.nodes.len());
     let mut sc = Scanner {
         b: buf,
@@ -533,7 +546,12 @@ impl QuoteWindow {
 
     /// Like [`string_end`] (content starting at `j`), from the window when possible.
     #[inline(always)]
-    fn string_end<W: Fn(&[u8; 64]) -> (u64, u64)>(&mut self, b: &[u8], j: usize, load: &W) -> Option<(usize, bool)> {
+    fn string_end<W: Fn(&[u8; 64]) -> (u64, u64)>(
+        &mut self,
+        b: &[u8],
+        j: usize,
+        load: &W,
+    ) -> Option<(usize, bool)> {
         let off = j.wrapping_sub(self.base);
         if off < 64 {
             let m = self.quotes & (!0u64 << off);
@@ -545,7 +563,11 @@ impl QuoteWindow {
         if let Some(block) = b.get(j..j + 64) {
             let (q, bs) = load(block.try_into().ok()?);
             // quotes at or after the first backslash may be escaped: not usable
-            let clean = if bs == 0 { q } else { q & ((1u64 << bs.trailing_zeros()) - 1) };
+            let clean = if bs == 0 {
+                q
+            } else {
+                q & ((1u64 << bs.trailing_zeros()) - 1)
+            };
             self.base = j;
             self.quotes = clean;
             if clean != 0 {
@@ -569,8 +591,10 @@ fn window_sse2(block: &[u8; 64]) -> (u64, u64) {
             let mut bm = 0u64;
             for k in 0..4 {
                 let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
-                qm |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u32 as u64) & 0xFFFF) << (16 * k);
-                bm |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) as u32 as u64) & 0xFFFF) << (16 * k);
+                qm |=
+                    ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u32 as u64) & 0xFFFF) << (16 * k);
+                bm |=
+                    ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) as u32 as u64) & 0xFFFF) << (16 * k);
             }
             (qm, bm)
         }
@@ -824,7 +848,11 @@ impl Scanner<'_, '_> {
                 if child_start == child_end {
                     self.skip_value()?;
                 } else {
-                    let first_child = if wild { NONE } else { self.s.stack[child_start] };
+                    let first_child = if wild {
+                        NONE
+                    } else {
+                        self.s.stack[child_start]
+                    };
                     let e0 = self.s.entries.len();
                     self.value(child_start..child_end)?;
                     let e1 = self.s.entries.len();
@@ -988,7 +1016,14 @@ impl Scanner<'_, '_> {
 
     /// Records that member `key` of the current object produced `entries`; if the key was seen
     /// before in this object, the earlier occurrence's entries die (last duplicate wins).
-    fn note_member(&mut self, dup_base: usize, map_base: usize, child: u32, key: KeyRef, entries: (usize, usize)) {
+    fn note_member(
+        &mut self,
+        dup_base: usize,
+        map_base: usize,
+        child: u32,
+        key: KeyRef,
+        entries: (usize, usize),
+    ) {
         const LINEAR_MAX: usize = 16;
         let n = self.s.dups.len() - dup_base;
         let found = if child != NONE {
@@ -1008,7 +1043,11 @@ impl Scanner<'_, '_> {
             self.s.dups[j].entries = entries;
             return;
         }
-        self.s.dups.push(Dup { child, key, entries });
+        self.s.dups.push(Dup {
+            child,
+            key,
+            entries,
+        });
         if child != NONE {
             // bounded by the number of trie children: no index needed
         } else if self.s.dup_maps.len() > map_base {
@@ -1278,6 +1317,9 @@ mod tests {
     fn unescapes() {
         let mut out = Vec::new();
         unescape(br#"a\u00e9\ud83d\ude00\ud800x\/\n"#, &mut out).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "a\u{e9}\u{1F600}\u{FFFD}x/\n");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\u{e9}\u{1F600}\u{FFFD}x/\n"
+        );
     }
 }

@@ -41,7 +41,11 @@ impl MatchSet {
 
     /// Did pattern `i` match?
     pub fn contains(&self, i: usize) -> bool {
-        i < self.len && self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+        i < self.len
+            && self
+                .bits
+                .get(i / 64)
+                .is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     /// Indices of the patterns that matched, ascending.
@@ -118,8 +122,9 @@ impl FilterSet {
         out.reset(self.patterns.len());
         self.eval_others(message, out);
         if !self.plan.is_empty() && scan::scan_message_into(&self.plan, message, scratch) {
-            self.evaluator
-                .run(&self.plan, message, scratch, |i| out.set(self.json_patterns[i]));
+            self.evaluator.run(&self.plan, message, scratch, |i| {
+                out.set(self.json_patterns[i])
+            });
         }
     }
 
@@ -142,7 +147,12 @@ impl FilterSet {
     /// one pass and calls `f(record_index, record_bytes, matches)` for every record. The record
     /// bytes are the exact JSON text of the record inside the file. Returns the number of
     /// records. Elements of `Records` that are not objects are an error.
-    pub fn for_each_record<F>(&self, file: &[u8], scratch: &mut Scratch, mut f: F) -> Result<usize, LogFileError>
+    pub fn for_each_record<F>(
+        &self,
+        file: &[u8],
+        scratch: &mut Scratch,
+        mut f: F,
+    ) -> Result<usize, LogFileError>
     where
         F: FnMut(usize, &[u8], &MatchSet),
     {
@@ -151,7 +161,8 @@ impl FilterSet {
         match file.get(i) {
             Some(b'[') => {}
             Some(b'{') => {
-                i = find_records_array(file, i).ok_or_else(|| err(i, "no \"Records\" array in the root object"))?;
+                i = find_records_array(file, i)
+                    .ok_or_else(|| err(i, "no \"Records\" array in the root object"))?;
             }
             _ => return Err(err(i, "expected '{' or '['")),
         }
@@ -170,15 +181,18 @@ impl FilterSet {
             let start = i;
             out.reset(self.patterns.len());
             let end = if self.plan.is_empty() {
-                scan::skip_container(file, start).ok_or_else(|| err(start, "unterminated record"))?
+                scan::skip_container(file, start)
+                    .ok_or_else(|| err(start, "unterminated record"))?
             } else {
-                scan::scan_object_at(&self.plan, file, start, scratch).ok_or_else(|| err(start, "invalid record JSON"))?
+                scan::scan_object_at(&self.plan, file, start, scratch)
+                    .ok_or_else(|| err(start, "invalid record JSON"))?
             };
             let record = &file[start..end];
             self.eval_others(record, &mut out);
             if !self.plan.is_empty() {
-                self.evaluator
-                    .run(&self.plan, file, scratch, |k| out.set(self.json_patterns[k]));
+                self.evaluator.run(&self.plan, file, scratch, |k| {
+                    out.set(self.json_patterns[k])
+                });
             }
             f(n, record, &out);
             n += 1;

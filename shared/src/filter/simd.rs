@@ -53,7 +53,8 @@ fn masks(block: &[u8; 64], open: u8, close: u8) -> Masks {
             let v = _mm_loadu_si128(block.as_ptr().add(16 * k) as *const __m128i);
             let sh = 16 * k as u32;
             m.quote |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, q)) as u32 as u64) & 0xFFFF) << sh;
-            m.backslash |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) as u32 as u64) & 0xFFFF) << sh;
+            m.backslash |=
+                ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, bs)) as u32 as u64) & 0xFFFF) << sh;
             m.open |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, op)) as u32 as u64) & 0xFFFF) << sh;
             m.close |= ((_mm_movemask_epi8(_mm_cmpeq_epi8(v, cl)) as u32 as u64) & 0xFFFF) << sh;
         }
@@ -171,7 +172,11 @@ fn masks_avx2(block: &[u8; 64], open: u8, close: u8) -> Masks {
 }
 
 #[inline(always)]
-fn skip_container_with<M: Fn(&[u8; 64], u8, u8) -> Masks>(b: &[u8], start: usize, masks: M) -> Option<usize> {
+fn skip_container_with<M: Fn(&[u8; 64], u8, u8) -> Masks>(
+    b: &[u8],
+    start: usize,
+    masks: M,
+) -> Option<usize> {
     let open = *b.get(start)?;
     let close = match open {
         b'{' => b'}',
@@ -336,7 +341,12 @@ mod tests {
                 .collect();
             v[0] = if round % 2 == 0 { b'{' } else { b'[' };
             let want = reference(&v, 0);
-            assert_eq!(skip_container(&v, 0), want, "{}", String::from_utf8_lossy(&v));
+            assert_eq!(
+                skip_container(&v, 0),
+                want,
+                "{}",
+                String::from_utf8_lossy(&v)
+            );
             assert_eq!(skip_container_with(&v, 0, masks_portable), want);
             assert_eq!(skip_container_with(&v, 0, masks), want);
         }
@@ -350,8 +360,14 @@ mod tests {
             for x in block.iter_mut() {
                 *x = b"\"\\{}[]ab"[(rng.next() % 8) as usize];
             }
-            assert_eq!(masks(&block, b'{', b'}'), masks_portable(&block, b'{', b'}'));
-            assert_eq!(masks(&block, b'[', b']'), masks_portable(&block, b'[', b']'));
+            assert_eq!(
+                masks(&block, b'{', b'}'),
+                masks_portable(&block, b'{', b'}')
+            );
+            assert_eq!(
+                masks(&block, b'[', b']'),
+                masks_portable(&block, b'[', b']')
+            );
             #[cfg(target_arch = "x86_64")]
             if has_avx2() {
                 // SAFETY: AVX2 checked just above.
@@ -365,7 +381,11 @@ mod tests {
     fn skip_on_json() {
         let j = br#"{"a":"x\"}\\","b":[{"c":"}}}"},"\\\\\"{"],"d":{}} tail"#;
         assert_eq!(skip_container(j, 0), Some(j.len() - 5));
-        let long = format!("[{}\"]\\\"]\",[{}]]x", "1,".repeat(100), "[],".repeat(50) + "0");
+        let long = format!(
+            "[{}\"]\\\"]\",[{}]]x",
+            "1,".repeat(100),
+            "[],".repeat(50) + "0"
+        );
         assert_eq!(skip_container(long.as_bytes(), 0), Some(long.len() - 1));
         assert_eq!(skip_container(b"[1,2", 0), None);
         assert_eq!(skip_container(b"x", 0), None);

@@ -116,7 +116,10 @@ fn is_name_char(c: char) -> bool {
 
 impl SpacePattern {
     /// Parses `[ ... ]`; the cursor is on the `[`.
-    pub(crate) fn parse(cur: &mut Cursor, regexes: &mut RegexBudget) -> Result<SpacePattern, FilterError> {
+    pub(crate) fn parse(
+        cur: &mut Cursor,
+        regexes: &mut RegexBudget,
+    ) -> Result<SpacePattern, FilterError> {
         let open = cur.pos();
         cur.bump();
         let mut slots = Vec::new();
@@ -286,7 +289,11 @@ impl SpacePattern {
     }
 }
 
-fn parse_slot(cur: &mut Cursor, regexes: &mut RegexBudget, open: usize) -> Result<Slot, FilterError> {
+fn parse_slot(
+    cur: &mut Cursor,
+    regexes: &mut RegexBudget,
+    open: usize,
+) -> Result<Slot, FilterError> {
     let pos = cur.pos();
     if cur.eat_str("...") {
         return Ok(Slot::Ellipsis);
@@ -299,11 +306,7 @@ fn parse_slot(cur: &mut Cursor, regexes: &mut RegexBudget, open: usize) -> Resul
                 close: ']',
                 pos: open,
             },
-            Some(_) => FilterError::syntax(
-                "expected a field name or '...'",
-                cur.rest_word(),
-                pos,
-            ),
+            Some(_) => FilterError::syntax("expected a field name or '...'", cur.rest_word(), pos),
         });
     }
     cur.skip_ws();
@@ -362,7 +365,11 @@ fn read_name(cur: &mut Cursor) -> String {
 fn read_test(cur: &mut Cursor, regexes: &mut RegexBudget) -> Result<FieldTest, FilterError> {
     let op_pos = cur.pos();
     let op = if cur.eat_str("==") {
-        return Err(FilterError::syntax("'==' is not an operator (use '=')", "==", op_pos));
+        return Err(FilterError::syntax(
+            "'==' is not an operator (use '=')",
+            "==",
+            op_pos,
+        ));
     } else if cur.eat_str("!=") {
         Op::Ne
     } else if cur.eat_str("<=") {
@@ -407,13 +414,21 @@ fn read_test(cur: &mut Cursor, regexes: &mut RegexBudget) -> Result<FieldTest, F
                 cur.bump();
             }
             if word.is_empty() {
-                return Err(FilterError::syntax("expected a value", cur.rest_word(), vpos));
+                return Err(FilterError::syntax(
+                    "expected a value",
+                    cur.rest_word(),
+                    vpos,
+                ));
             }
             if word == "*" {
                 Rhs::Any
             } else if let Some(value) = parse_number(word.as_bytes()) {
                 Rhs::Num { value }
-            } else if word.contains('%') || word.starts_with('=') || word.starts_with('<') || word.starts_with('>') {
+            } else if word.contains('%')
+                || word.starts_with('=')
+                || word.starts_with('<')
+                || word.starts_with('>')
+            {
                 return Err(FilterError::syntax("invalid value", word, vpos));
             } else {
                 Rhs::Str(Glob::new(word.split('*').map(str::to_string).collect()))

@@ -116,13 +116,18 @@ impl Terms {
         if !include.is_empty() || !exclude.is_empty() {
             any.clear();
         }
-        Ok(Terms { include, exclude, any })
+        Ok(Terms {
+            include,
+            exclude,
+            any,
+        })
     }
 
     pub(crate) fn matches(&self, msg: &[u8]) -> bool {
         if !self.any.is_empty() {
             return self.any.iter().any(|f| f.find(msg).is_some());
         }
-        self.include.iter().all(|f| f.find(msg).is_some()) && !self.exclude.iter().any(|f| f.find(msg).is_some())
+        self.include.iter().all(|f| f.find(msg).is_some())
+            && !self.exclude.iter().any(|f| f.find(msg).is_some())
     }
 }

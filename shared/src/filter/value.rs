@@ -55,7 +55,9 @@ impl Glob {
             1 => Glob::Exact(pieces.pop().unwrap_or_default()),
             2 if pieces[1].is_empty() => Glob::Prefix(pieces.swap_remove(0)),
             2 if pieces[0].is_empty() => Glob::Suffix(pieces.pop().unwrap_or_default()),
-            3 if pieces[0].is_empty() && pieces[2].is_empty() => Glob::Contains(pieces.swap_remove(1)),
+            3 if pieces[0].is_empty() && pieces[2].is_empty() => {
+                Glob::Contains(pieces.swap_remove(1))
+            }
             _ => {
                 if pieces.iter().all(|p| p.is_empty()) {
                     Glob::Contains(Vec::new())
@@ -76,7 +78,10 @@ impl Glob {
                 let (Some(first), Some(last)) = (pieces.first(), pieces.last()) else {
                     return true;
                 };
-                if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
+                if text.len() < first.len() + last.len()
+                    || !text.starts_with(first)
+                    || !text.ends_with(last)
+                {
                     return false;
                 }
                 let mut rest = &text[first.len()..text.len() - last.len()];
