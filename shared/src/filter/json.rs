@@ -89,7 +89,7 @@ pub(crate) fn cmp_value(op: Op, rhs: &Rhs, v: Value<'_>) -> bool {
         Op::Eq | Op::Ne => {
             let eq = match v {
                 Value::Str(s) => rhs.eq_text(s),
-                Value::Num(n) => rhs.eq_number_lexeme(n),
+                Value::Num(n) => rhs.eq_text(n),
                 _ => return false,
             };
             eq == (op == Op::Eq)

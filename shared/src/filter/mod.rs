@@ -13,6 +13,29 @@
 //!
 //! Metric filters ([`metric`]) turn matches into datapoints; [`cis`] has the CIS AWS Foundations
 //! monitoring filters; [`test_metric_filter`] answers like `aws logs test-metric-filter`.
+//!
+//! ```
+//! use trailwarden::filter::{cis, FilterPattern, FilterSet, Scratch};
+//!
+//! let p = FilterPattern::parse(r#"{ $.errorCode = "AccessDenied*" }"#).unwrap();
+//! assert!(p.matches(r#"{"errorCode":"AccessDeniedException"}"#));
+//!
+//! // The hot path: the 15 CIS filters over a CloudTrail log file, one pass, reusable buffers.
+//! let set = cis::filter_set();
+//! let mut scratch = Scratch::default();
+//! let file = br#"{"Records":[{"eventName":"StopLogging"},{"eventName":"GetObject"}]}"#;
+//! let mut fired = Vec::new();
+//! set.for_each_record(file, &mut scratch, |i, _record, m| {
+//!     fired.extend(m.iter().map(|k| (i, cis::CIS_FILTERS[k].name)))
+//! })
+//! .unwrap();
+//! assert_eq!(fired, vec![(0, "CloudTrailChanges")]);
+//! ```
+//!
+//! Notes on fidelity: JSON values a pattern does not need are skipped structurally (balanced
+//! brackets and strings, first byte checked) rather than fully validated, so some malformed
+//! messages are treated as JSON objects; everything a pattern reads is validated. Regex classes
+//! `\d \w \s` are ASCII (Java's defaults). Positions in errors are 0-based characters.
 
 pub mod cis;
 mod error;
@@ -77,7 +100,7 @@ impl Extracted {
         self.values.len()
     }
 
-    /// True for term, regex and JSON patterns (and `[]`-less space patterns without fields).
+    /// True for term, regex and JSON patterns.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

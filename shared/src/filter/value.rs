@@ -114,8 +114,9 @@ pub(crate) enum Rhs {
 }
 
 impl Rhs {
-    /// Equality on text (a JSON string after unescaping, a JSON number's lexeme via
-    /// [`Rhs::eq_number_lexeme`], or a space-delimited field).
+    /// Equality on text: a JSON string after unescaping, a JSON number's lexeme (numbers
+    /// compare numerically, so `1`, `1.0` and `1e0` are equal; strings, globs and regexes see
+    /// the lexeme), or a space-delimited field.
     pub(crate) fn eq_text(&self, text: &[u8]) -> bool {
         match self {
             Rhs::Any => true,
@@ -123,11 +124,5 @@ impl Rhs {
             Rhs::Num { value, .. } => parse_number(text) == Some(*value),
             Rhs::Regex(r) => r.is_match(text),
         }
-    }
-
-    /// Equality against a JSON number given by its lexeme: numbers compare numerically
-    /// (`1`, `1.0`, `1e0` are equal); strings and regexes compare against the lexeme.
-    pub(crate) fn eq_number_lexeme(&self, lexeme: &[u8]) -> bool {
-        self.eq_text(lexeme)
     }
 }
