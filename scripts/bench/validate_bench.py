@@ -65,9 +65,17 @@ def main():
     moto = subprocess.Popen([os.environ["MOTO_SERVER"], "-H", "127.0.0.1", "-p", str(moto_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proxy_port = free_port()
     proxy = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts/bench/latency_proxy.py"), str(proxy_port), str(moto_port), str(DELAY_MS)])
+    # The same bucket served concurrently from disk (moto answers one request at a time), behind
+    # its own latency proxy: the client-side comparison the 20 ms case is about.
+    static_port = free_port()
+    static = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts/bench/static_s3.py"), chain, str(static_port)])
+    sproxy_port = free_port()
+    sproxy = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts/bench/latency_proxy.py"), str(sproxy_port), str(static_port), str(DELAY_MS)])
     try:
         wait_port(moto_port)
         wait_port(proxy_port)
+        wait_port(static_port)
+        wait_port(sproxy_port)
         direct = f"http://127.0.0.1:{moto_port}"
         s3 = boto3.client("s3", endpoint_url=direct, region_name="us-east-1")
         bucket_dir = os.path.join(chain, "ct-bucket")
@@ -89,7 +97,7 @@ def main():
         ours = [os.path.join(TARGET, "release/trailwarden"), "validate-logs", *args, "--public-key", keys]
         theirs = [os.path.join(VENV_BIN, "python"), os.path.join(ROOT, "scripts/awscli_validate.py"), "cloudtrail", "validate-logs", *args]
         results = {}
-        for label, endpoint in (("direct", direct), ("latency", f"http://127.0.0.1:{proxy_port}")):
+        for label, endpoint in (("direct", direct), ("latency", f"http://127.0.0.1:{proxy_port}"), ("static+latency", f"http://127.0.0.1:{sproxy_port}")):
             env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ENDPOINT_URL_S3=endpoint, TRAILWARDEN_PUBLIC_KEYS=keys)
             for name, cmd in (("trailwarden", ours), ("awscli", theirs)):
                 runs = []
@@ -119,13 +127,16 @@ def main():
             "wall_latency_trailwarden_s": results[("latency", "trailwarden")][0],
             "wall_latency_awscli_s": results[("latency", "awscli")][0],
             "wall_latency_speedup": results[("latency", "awscli")][0] / results[("latency", "trailwarden")][0],
+            "wall_static_latency_trailwarden_s": results[("static+latency", "trailwarden")][0],
+            "wall_static_latency_awscli_s": results[("static+latency", "awscli")][0],
+            "wall_static_latency_speedup": results[("static+latency", "awscli")][0] / results[("static+latency", "trailwarden")][0],
             "delay_ms": DELAY_MS,
             "repeat": REPEAT,
         }
         print(json.dumps(summary, indent=1))
     finally:
-        proxy.terminate()
-        moto.terminate()
+        for p in (proxy, sproxy, static, moto):
+            p.terminate()
 
 
 if __name__ == "__main__":
