@@ -110,16 +110,9 @@ pub async fn deliver(a: DeliverArgs) -> CliResult {
     Ok(if failed { 1 } else { 0 })
 }
 
+/// Where the signing key is: a PEM file or a KMS key.
 #[derive(Args)]
-pub struct SignArgs {
-    #[arg(long)]
-    s3_bucket: String,
-    #[arg(long)]
-    s3_prefix: Option<String>,
-    #[arg(long)]
-    organization_id: Option<String>,
-    #[arg(long)]
-    trail_arn: String,
+pub struct KeyArgs {
     /// PEM private key (PKCS#1 or PKCS#8).
     #[arg(
         long,
@@ -130,6 +123,36 @@ pub struct SignArgs {
     /// KMS key (RSA_2048, SIGN_VERIFY).
     #[arg(long)]
     kms_key_id: Option<String>,
+}
+
+impl KeyArgs {
+    async fn signer(&self) -> Result<Box<dyn Signer>, Box<dyn std::error::Error + Send + Sync>> {
+        match (&self.private_key, &self.kms_key_id) {
+            (Some(p), _) => {
+                let pem =
+                    std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?;
+                Ok(Box::new(LocalSigner::from_pem(&pem)?))
+            }
+            (None, Some(k)) => Ok(Box::new(
+                trailwarden::aws::kms::KmsSigner::from_env(k.clone()).await,
+            )),
+            (None, None) => Err("--private-key or --kms-key-id is required".into()),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    #[arg(long)]
+    s3_bucket: String,
+    #[arg(long)]
+    s3_prefix: Option<String>,
+    #[arg(long)]
+    organization_id: Option<String>,
+    #[arg(long)]
+    trail_arn: String,
+    #[command(flatten)]
+    key: KeyArgs,
     /// End of the hour to sign (default: now, truncated to the hour).
     #[arg(long)]
     end_time: Option<String>,
@@ -157,13 +180,7 @@ pub async fn sign_digest(a: SignArgs) -> CliResult {
         Some(t) => time_arg(t)?,
         None => Utc::now(),
     };
-    let signer: Box<dyn Signer> = match (&a.private_key, &a.kms_key_id) {
-        (Some(p), _) => Box::new(LocalSigner::from_pem(
-            &std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?,
-        )?),
-        (None, Some(k)) => Box::new(trailwarden::aws::kms::KmsSigner::from_env(k.clone()).await),
-        (None, None) => return Err("--private-key or --kms-key-id is required".into()),
-    };
+    let signer = a.key.signer().await?;
     let store = S3Store::from_env(Sse::S3).await;
     let signed = sign_all(
         &store,
@@ -286,35 +303,12 @@ pub async fn validate_logs(a: ValidateArgs) -> CliResult {
 
 #[derive(Args)]
 pub struct PublicKeyArgs {
-    /// PEM private key (PKCS#1 or PKCS#8).
-    #[arg(
-        long,
-        conflicts_with = "kms_key_id",
-        required_unless_present = "kms_key_id"
-    )]
-    private_key: Option<String>,
-    /// KMS key (RSA_2048, SIGN_VERIFY).
-    #[arg(long)]
-    kms_key_id: Option<String>,
+    #[command(flatten)]
+    key: KeyArgs,
 }
 
 pub async fn public_key(a: PublicKeyArgs) -> CliResult {
-    let key = match (&a.private_key, &a.kms_key_id) {
-        (Some(p), _) => {
-            LocalSigner::from_pem(
-                &std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"))?,
-            )?
-            .public_key()
-            .await?
-        }
-        (None, Some(k)) => {
-            trailwarden::aws::kms::KmsSigner::from_env(k.clone())
-                .await
-                .public_key()
-                .await?
-        }
-        (None, None) => return Err("--private-key or --kms-key-id is required".into()),
-    };
+    let key = a.key.signer().await?.public_key().await?;
     let doc = serde_json::json!({
         "PublicKeyList": [{
             "Fingerprint": key.fingerprint,

@@ -161,14 +161,7 @@ impl DeliveryConfig {
     /// Reads `TRAIL_BUCKET`, `S3_KEY_PREFIX`, `ORGANIZATION_ID`, `SSE_KMS_KEY_ID`, `GZIP_LEVEL`
     /// and the selection variables.
     pub fn from_env_with(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let bucket = get("TRAIL_BUCKET")
-            .filter(|b| !b.is_empty())
-            .ok_or(ConfigError::Missing("TRAIL_BUCKET"))?;
-        let location = TrailLocation::new(
-            &bucket,
-            get("S3_KEY_PREFIX").as_deref(),
-            get("ORGANIZATION_ID").as_deref(),
-        )?;
+        let location = location_from_env(get)?;
         let gzip_level = match get("GZIP_LEVEL").as_deref().map(str::trim) {
             None | Some("") => 6,
             Some(v) => v
@@ -188,6 +181,33 @@ impl DeliveryConfig {
             gzip_level,
         })
     }
+}
+
+/// The trail bucket's location from `TRAIL_BUCKET`, `S3_KEY_PREFIX` and `ORGANIZATION_ID`.
+pub fn location_from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<TrailLocation, ConfigError> {
+    let bucket = get("TRAIL_BUCKET")
+        .filter(|b| !b.is_empty())
+        .ok_or(ConfigError::Missing("TRAIL_BUCKET"))?;
+    Ok(TrailLocation::new(
+        &bucket,
+        get("S3_KEY_PREFIX").as_deref(),
+        get("ORGANIZATION_ID").as_deref(),
+    )?)
+}
+
+/// The trail's location and ARN (`TRAIL_ARN`), as the digest signer and validator read them.
+pub fn trail_from_env(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(TrailLocation, crate::layout::TrailArn), ConfigError> {
+    let arn = get("TRAIL_ARN")
+        .filter(|a| !a.is_empty())
+        .ok_or(ConfigError::Missing("TRAIL_ARN"))?;
+    Ok((
+        location_from_env(get)?,
+        crate::layout::TrailArn::parse(&arn)?,
+    ))
 }
 
 /// One input message.

@@ -5,19 +5,13 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trailwarden::aws::s3::{S3Store, Sse};
 use trailwarden::digest::{sign_all, SignerConfig};
-use trailwarden::layout::{parse_time, TrailArn, TrailLocation};
+use trailwarden::layout::parse_time;
 use trailwarden::telemetry::{self, env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let bucket = env("TRAIL_BUCKET").ok_or("TRAIL_BUCKET is required")?;
-    let location = TrailLocation::new(
-        &bucket,
-        env("S3_KEY_PREFIX").as_deref(),
-        env("ORGANIZATION_ID").as_deref(),
-    )?;
-    let trail = TrailArn::parse(&env("TRAIL_ARN").ok_or("TRAIL_ARN is required")?)?;
+    let (location, trail) = trailwarden::delivery::trail_from_env(&env)?;
     let cfg = SignerConfig::new(location, trail);
     let sse = env("SSE_KMS_KEY_ID")
         .filter(|s| !s.is_empty())

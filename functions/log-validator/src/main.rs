@@ -6,7 +6,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trailwarden::aws::s3::{S3Store, Sse};
 use trailwarden::aws::sns::SnsNotifier;
-use trailwarden::layout::{parse_time, TrailArn, TrailLocation};
+use trailwarden::layout::parse_time;
 use trailwarden::notify::Notifier;
 use trailwarden::signer::read_public_keys;
 use trailwarden::telemetry::{self, env};
@@ -15,13 +15,7 @@ use trailwarden::validate::{validate_recent, ValidateRequest};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let bucket = env("TRAIL_BUCKET").ok_or("TRAIL_BUCKET is required")?;
-    let location = TrailLocation::new(
-        &bucket,
-        env("S3_KEY_PREFIX").as_deref(),
-        env("ORGANIZATION_ID").as_deref(),
-    )?;
-    let trail = TrailArn::parse(&env("TRAIL_ARN").ok_or("TRAIL_ARN is required")?)?;
+    let (location, trail) = trailwarden::delivery::trail_from_env(&env)?;
     let hours: i64 = env("VALIDATION_WINDOW_HOURS")
         .map(|h| h.parse())
         .transpose()?
