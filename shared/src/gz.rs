@@ -38,23 +38,35 @@ pub fn compress(data: &[u8], level: u32) -> Vec<u8> {
 
 /// An incremental deterministic gzip writer: the same pieces written in the same order give the
 /// same bytes (not necessarily the bytes of [`compress`] of their concatenation).
-pub struct Encoder(flate2::write::GzEncoder<Vec<u8>>);
+pub struct Encoder {
+    inner: flate2::write::GzEncoder<Vec<u8>>,
+    /// Small writes are gathered here and handed to the compressor 64 KiB at a time.
+    pending: Vec<u8>,
+}
+
+const ENCODER_CHUNK: usize = 64 * 1024;
 
 impl Encoder {
     pub fn new(capacity: usize, level: u32) -> Self {
-        Encoder(
-            GzBuilder::new()
+        Encoder {
+            inner: GzBuilder::new()
                 .mtime(0)
                 .operating_system(255)
                 .write(Vec::with_capacity(capacity), Compression::new(level.min(9))),
-        )
+            pending: Vec::with_capacity(ENCODER_CHUNK * 2),
+        }
     }
     pub fn write(&mut self, data: &[u8]) {
-        // Writing into a Vec cannot fail.
-        let _ = self.0.write_all(data);
+        self.pending.extend_from_slice(data);
+        if self.pending.len() >= ENCODER_CHUNK {
+            // Writing into a Vec cannot fail.
+            let _ = self.inner.write_all(&self.pending);
+            self.pending.clear();
+        }
     }
-    pub fn finish(self) -> Vec<u8> {
-        self.0.finish().unwrap_or_default()
+    pub fn finish(mut self) -> Vec<u8> {
+        let _ = self.inner.write_all(&self.pending);
+        self.inner.finish().unwrap_or_default()
     }
 }
 

@@ -111,10 +111,15 @@ impl Record {
                 found: kind_of_raw(raw.get()),
             });
         }
-        let peek: Peek = serde_json::from_str(raw.get()).map_err(|e| RecordError::Invalid {
-            index,
-            reason: format!("unreadable field: {e}"),
-        })?;
+        // The bytes were validated when the body was parsed: a fast reader of the top-level
+        // members is enough, with serde as the fallback for anything unusual.
+        let peek = match fast_peek(raw.get()) {
+            Some(p) => p,
+            None => serde_json::from_str(raw.get()).map_err(|e| RecordError::Invalid {
+                index,
+                reason: format!("unreadable field: {e}"),
+            })?,
+        };
         let invalid = |reason: String| RecordError::Invalid { index, reason };
         let event_time = peek
             .event_time
@@ -170,6 +175,154 @@ impl Record {
             category,
         };
         Ok(Record { raw, meta })
+    }
+}
+
+/// Reads the delivery fields from the top level of a valid JSON object without tokenizing the
+/// values it does not need (strings are skipped with memchr, containers by depth). Returns None
+/// when something needs the full parser (escaped keys or values, unexpected bytes).
+fn fast_peek(s: &str) -> Option<Peek<'_>> {
+    let b = s.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut p = Peek {
+        event_time: None,
+        at_timestamp: None,
+        recipient_account_id: None,
+        aws_region: None,
+        event_source: None,
+        read_only: None,
+        management_event: None,
+        event_category: None,
+        user_identity: None,
+    };
+    if b.get(i) == Some(&b'}') {
+        return Some(p);
+    }
+    // A repeated field of interest is ambiguous: the full parser reports it.
+    let mut seen = 0u16;
+    loop {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = i + 1 + memchr::memchr2(b'"', b'\\', b.get(i + 1..)?)?;
+        if b[key_end] != b'"' {
+            return None;
+        }
+        let key = &s[i + 1..key_end];
+        i = skip_ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        let start = i;
+        let end = skip_value(b, i)?;
+        let text = &s[start..end];
+        let as_str = || -> Option<Option<Cow<'_, str>>> {
+            match text.as_bytes().first() {
+                Some(b'"') if !text.contains('\\') => {
+                    Some(Some(Cow::Borrowed(&text[1..text.len() - 1])))
+                }
+                Some(b'"') => serde_json::from_str::<String>(text)
+                    .ok()
+                    .map(|v| Some(Cow::Owned(v))),
+                Some(b'n') => Some(None),
+                _ => None,
+            }
+        };
+        let bit = match key {
+            "eventTime" => 1,
+            "@timestamp" => 2,
+            "recipientAccountId" => 4,
+            "awsRegion" => 8,
+            "eventSource" => 16,
+            "eventCategory" => 32,
+            "readOnly" => 64,
+            "managementEvent" => 128,
+            "userIdentity" => 256,
+            _ => 0,
+        };
+        if seen & bit != 0 {
+            return None;
+        }
+        seen |= bit;
+        match key {
+            "eventTime" => p.event_time = as_str()?,
+            "@timestamp" => p.at_timestamp = as_str()?,
+            "recipientAccountId" => p.recipient_account_id = as_str()?,
+            "awsRegion" => p.aws_region = as_str()?,
+            "eventSource" => p.event_source = as_str()?,
+            "eventCategory" => p.event_category = as_str()?,
+            "readOnly" => p.read_only = serde_json::from_str(text).ok()?,
+            "managementEvent" => p.management_event = serde_json::from_str(text).ok()?,
+            "userIdentity" => p.user_identity = serde_json::from_str(text).ok()?,
+            _ => {}
+        }
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return Some(p),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the (valid) JSON value starting at `i`.
+fn skip_value(b: &[u8], i: usize) -> Option<usize> {
+    match b.get(i)? {
+        b'"' => skip_string(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = skip_string(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let mut j = i;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            {
+                j += 1;
+            }
+            Some(j)
+        }
+    }
+}
+
+/// The index just past the closing quote of the string starting at `i`.
+fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        let k = j + memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
+        if b[k] == b'"' {
+            return Some(k + 1);
+        }
+        j = k + 2;
     }
 }
 
@@ -359,6 +512,39 @@ mod tests {
             .to_string()
             .contains("record #1 is not a JSON object"));
         assert!(p.rejected[3].to_string().contains("invalid region"));
+    }
+
+    #[test]
+    fn fast_reader_agrees_with_serde() {
+        let samples = [
+            REC.to_string(),
+            r#"{"eventTime" : "2023-07-10T11:45:00Z" , "a":{"b":["}",{"c":"]\\\"{"}]},"awsRegion":"us-east-1","recipientAccountId":"218007301253","readOnly":"true","x":[1,[2,[3]]],"eventSource":"s\u0033.amazonaws.com"}"#.to_string(),
+            r#"{"eventTime":"2023-07-10T11:45:00Z","awsRegion":"eu-west-1","userIdentity":{"accountId":"111122223333"},"managementEvent":false,"eventCategory":null}"#.to_string(),
+            r#"{}"#.to_string(),
+        ];
+        for s in samples {
+            let fast = fast_peek(&s).expect("fast path");
+            let slow: Peek = serde_json::from_str(&s).unwrap();
+            assert_eq!(fast.event_time, slow.event_time, "{s}");
+            assert_eq!(fast.aws_region, slow.aws_region, "{s}");
+            assert_eq!(fast.recipient_account_id, slow.recipient_account_id, "{s}");
+            assert_eq!(fast.event_source, slow.event_source, "{s}");
+            assert_eq!(fast.read_only, slow.read_only, "{s}");
+            assert_eq!(fast.management_event, slow.management_event, "{s}");
+            assert_eq!(fast.event_category, slow.event_category, "{s}");
+            assert_eq!(
+                fast.user_identity.and_then(|u| u.account_id),
+                slow.user_identity.and_then(|u| u.account_id),
+                "{s}"
+            );
+        }
+        // Escaped keys and repeated fields take the full parser (which rejects the latter).
+        assert!(fast_peek(r#"{"event\u0054ime":"x"}"#).is_none());
+        let dup = r#"{"eventTime":"2023-07-10T11:45:00Z","awsRegion":"us-east-1","awsRegion":"eu-west-1","recipientAccountId":"218007301253"}"#;
+        assert!(fast_peek(dup).is_none());
+        assert!(parse_body(dup).unwrap().rejected[0]
+            .to_string()
+            .contains("duplicate field"));
     }
 
     #[test]
