@@ -12,6 +12,8 @@ pub mod digest;
 pub mod gz;
 pub mod layout;
 pub mod record;
+pub mod remediation;
+pub mod runbooks;
 pub mod signer;
 pub mod store;
 pub mod validate;
