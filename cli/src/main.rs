@@ -1,5 +1,6 @@
 //! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
 
+mod remediate;
 mod trail;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,10 @@ enum Command {
     SignDigest(trail::SignArgs),
     /// Validate log files and digests (same flags, output and exit codes as `aws cloudtrail validate-logs`, stricter checks).
     ValidateLogs(trail::ValidateArgs),
+    /// Run one remediation runbook against a resource and print the execution record as JSON.
+    Remediate(remediate::RemediateArgs),
+    /// List the remediation runbooks and their parameters.
+    Runbooks(remediate::RunbooksArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +42,8 @@ fn main() -> ExitCode {
             Command::Deliver(a) => trail::deliver(a).await,
             Command::SignDigest(a) => trail::sign_digest(a).await,
             Command::ValidateLogs(a) => trail::validate_logs(a).await,
+            Command::Remediate(a) => remediate::remediate(a).await,
+            Command::Runbooks(a) => remediate::list(a).await,
         }
     });
     match result {
