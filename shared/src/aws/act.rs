@@ -58,6 +58,36 @@ pub(crate) fn classify(
     ActError::new(api, kind, code, message)
 }
 
+/// The error code and message from an error body the SDK could not decode (an XML
+/// `<Code>`/`<Message>`, or a JSON `__type`/`message`): some endpoints, moto among them, answer a
+/// JSON-protocol call with an XML error.
+pub(crate) fn code_from_body(body: &[u8]) -> (Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(body);
+    let tag = |t: &str| {
+        text.split_once(&format!("<{t}>"))
+            .and_then(|(_, r)| r.split_once(&format!("</{t}>")))
+            .map(|(v, _)| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    if let (Some(c), m) = (tag("Code"), tag("Message")) {
+        return (Some(c), m);
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
+        let code = v
+            .get("__type")
+            .or_else(|| v.get("code"))
+            .and_then(|c| c.as_str())
+            .map(|c| c.rsplit('#').next().unwrap_or(c).to_string());
+        let message = v
+            .get("message")
+            .or_else(|| v.get("Message"))
+            .and_then(|m| m.as_str())
+            .map(str::to_string);
+        return (code, message);
+    }
+    (None, None)
+}
+
 /// Converts an SDK error (any service) to an [`ActError`].
 macro_rules! act_err {
     ($api:expr, $e:expr) => {{
@@ -65,7 +95,17 @@ macro_rules! act_err {
         use ::aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
         let e = $e;
         let status = e.raw_response().map(|r| r.status().as_u16());
-        $crate::aws::act::classify($api, e.code(), e.message(), status, || {
+        let (body_code, body_message) = match e.code() {
+            Some(_) => (None, None),
+            None => e
+                .raw_response()
+                .and_then(|r| r.body().bytes())
+                .map($crate::aws::act::code_from_body)
+                .unwrap_or((None, None)),
+        };
+        let code = e.code().map(str::to_string).or(body_code);
+        let message = e.message().map(str::to_string).or(body_message);
+        $crate::aws::act::classify($api, code.as_deref(), message.as_deref(), status, || {
             let s = format!("{e:?}");
             if s.contains("DispatchFailure") {
                 "connection failed (check the endpoint and network)".to_string()
@@ -121,5 +161,19 @@ mod tests {
             ActErrorKind::Invalid
         );
         assert_eq!(k(None, None), ActErrorKind::Other);
+    }
+
+    #[test]
+    fn codes_from_undecodable_bodies() {
+        let xml = br#"<?xml version="1.0"?><ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/r is not authorized to perform: cloudtrail:UpdateTrail</Message></Error></Errors></ErrorResponse>"#;
+        let (c, m) = code_from_body(xml);
+        assert_eq!(c.as_deref(), Some("AccessDenied"));
+        assert!(m.unwrap().contains("cloudtrail:UpdateTrail"));
+        let json = br#"{"__type": "com.amazonaws#ThrottlingException", "message": "slow down"}"#;
+        assert_eq!(
+            code_from_body(json),
+            (Some("ThrottlingException".into()), Some("slow down".into()))
+        );
+        assert_eq!(code_from_body(b"<html>oops</html>"), (None, None));
     }
 }

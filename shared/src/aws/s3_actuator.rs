@@ -144,18 +144,32 @@ impl S3Actuator for S3Resources {
     }
 
     async fn get_bucket_versioning(&self, bucket: &str) -> ActResult<Versioning> {
-        let out = self
+        match self
             .client
             .get_bucket_versioning()
             .bucket(bucket)
             .send()
             .await
-            .map_err(|e| act_err!("s3:GetBucketVersioning", e))?;
-        Ok(match out.status() {
-            Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
-            Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
-            _ => Versioning::Unversioned,
-        })
+        {
+            Ok(out) => Ok(match out.status() {
+                Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
+                Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
+                _ => Versioning::Unversioned,
+            }),
+            Err(e) => {
+                // moto (5.2) answers with the root element GetBucketVersioningResponse instead
+                // of VersioningConfiguration, which the SDK refuses to decode although the
+                // answer is a 200 with the Status in it: read the Status from the body then.
+                if let Some(raw) = e.raw_response() {
+                    if raw.status().is_success() {
+                        if let Some(body) = raw.body().bytes() {
+                            return Ok(versioning_from_xml(body));
+                        }
+                    }
+                }
+                Err(act_err!("s3:GetBucketVersioning", e))
+            }
+        }
     }
 
     async fn put_bucket_versioning(&self, bucket: &str, status: Versioning) -> ActResult<()> {
@@ -239,5 +253,34 @@ impl S3Actuator for S3Resources {
             .await
             .map_err(|e| act_err!(api, e))?;
         Ok(())
+    }
+}
+
+/// The `Status` of a GetBucketVersioning answer, read leniently.
+fn versioning_from_xml(body: &[u8]) -> Versioning {
+    let text = String::from_utf8_lossy(body);
+    let status = text
+        .split_once("<Status>")
+        .and_then(|(_, rest)| rest.split_once("</Status>"))
+        .map(|(s, _)| s.trim().to_string());
+    match status.as_deref() {
+        Some("Enabled") => Versioning::Enabled,
+        Some("Suspended") => Versioning::Suspended,
+        _ => Versioning::Unversioned,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lenient_versioning() {
+        let moto = br#"<?xml version="1.0"?><GetBucketVersioningResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Suspended</Status></GetBucketVersioningResponse>"#;
+        assert_eq!(versioning_from_xml(moto), Versioning::Suspended);
+        assert_eq!(
+            versioning_from_xml(b"<GetBucketVersioningResponse/>"),
+            Versioning::Unversioned
+        );
     }
 }
