@@ -294,10 +294,18 @@ pub async fn find_cause(
             cause: None,
             files_read,
             note: format!(
-                "no change to {} found in the last {} day(s) of {where_} ({files_read} file(s) read{})",
-                q.resource_id,
+                "no {} found in the last {} day(s) of {where_} ({files_read} file(s) read{})",
+                if q.resource_type == "AWS::::Account" {
+                    format!("{} call", q.event_names.join(" or "))
+                } else {
+                    format!("change to {}", q.resource_id)
+                },
                 q.lookback_days.max(1),
-                if files_read >= q.max_files { ", search limit reached" } else { "" }
+                if files_read >= q.max_files {
+                    ", search limit reached"
+                } else {
+                    ""
+                }
             ),
         },
     })
