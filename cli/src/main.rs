@@ -1,5 +1,6 @@
 //! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
 
+mod remediate;
 mod trail;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,10 @@ enum Command {
     ValidateLogs(trail::ValidateArgs),
     /// Print a signing key's public key as CloudTrail's ListPublicKeys JSON (for validators).
     PublicKey(trail::PublicKeyArgs),
+    /// Run one remediation runbook against a resource and print the execution record as JSON.
+    Remediate(remediate::RemediateArgs),
+    /// List the remediation runbooks and their parameters.
+    Runbooks(remediate::RunbooksArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +52,8 @@ fn main() -> ExitCode {
             Command::SignDigest(a) => trail::sign_digest(a).await,
             Command::ValidateLogs(a) => trail::validate_logs(a).await,
             Command::PublicKey(a) => trail::public_key(a).await,
+            Command::Remediate(a) => remediate::remediate(a).await,
+            Command::Runbooks(a) => remediate::list(a).await,
         }
     });
     match result {

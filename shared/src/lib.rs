@@ -13,6 +13,8 @@ pub mod layout;
 pub mod notify;
 pub mod record;
 pub mod rules;
+pub mod remediation;
+pub mod runbooks;
 pub mod signer;
 pub mod store;
 pub mod validate;

@@ -2,10 +2,20 @@
 //! Endpoints come from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables,
 //! so the same binary runs against AWS and against a local emulator.
 
+#[cfg(any(feature = "aws-s3", feature = "aws-ec2", feature = "aws-cloudtrail", feature = "aws-rds"))]
+pub(crate) mod act;
+#[cfg(feature = "aws-cloudtrail")]
+pub mod cloudtrail;
+#[cfg(feature = "aws-ec2")]
+pub mod ec2;
 #[cfg(feature = "aws-kms")]
 pub mod kms;
+#[cfg(feature = "aws-rds")]
+pub mod rds;
 #[cfg(feature = "aws-s3")]
 pub mod s3;
+#[cfg(feature = "aws-s3")]
+pub mod s3_actuator;
 #[cfg(feature = "aws-sns")]
 pub mod sns;
 
@@ -44,4 +54,35 @@ pub async fn signer_from_env(
     Err(crate::signer::SignerError::PrivateKey(
         "set SIGNING_KEY_ID (a KMS RSA_2048 SIGN_VERIFY key) or SIGNING_PRIVATE_KEY_PEM".into(),
     ))
+}
+
+/// The SDK configuration of the remediator's clients: as [`load_config`], with the user agent
+/// naming the remediator (`app/trailwarden-remediator`) so its own calls can be told apart in
+/// the trail.
+pub async fn load_remediator_config() -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Ok(name) = aws_config::AppName::new(crate::remediation::REMEDIATOR_APP_NAME) {
+        loader = loader.app_name(name);
+    }
+    loader.load().await
+}
+
+/// The resource actuators on AWS, from one SDK configuration.
+#[cfg(all(feature = "aws-s3", feature = "aws-ec2", feature = "aws-cloudtrail", feature = "aws-rds"))]
+pub fn cloud(cfg: &aws_config::SdkConfig, s3_path_style: bool) -> crate::remediation::Cloud {
+    use std::sync::Arc;
+    let s3 = aws_sdk_s3::config::Builder::from(cfg).force_path_style(s3_path_style).build();
+    crate::remediation::Cloud {
+        s3: Arc::new(s3_actuator::S3Resources::new(aws_sdk_s3::Client::from_conf(s3))),
+        ec2: Arc::new(ec2::Ec2Resources::new(aws_sdk_ec2::Client::new(cfg))),
+        cloudtrail: Arc::new(cloudtrail::CloudTrailResources::new(aws_sdk_cloudtrail::Client::new(cfg))),
+        rds: Arc::new(rds::RdsResources::new(aws_sdk_rds::Client::new(cfg))),
+    }
+}
+
+/// The resource actuators on AWS from the environment (endpoint overrides included).
+#[cfg(all(feature = "aws-s3", feature = "aws-ec2", feature = "aws-cloudtrail", feature = "aws-rds"))]
+pub async fn cloud_from_env() -> crate::remediation::Cloud {
+    let cfg = load_remediator_config().await;
+    cloud(&cfg, endpoint_overridden("S3"))
 }
