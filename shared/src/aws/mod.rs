@@ -2,6 +2,8 @@
 //! Endpoints come from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables,
 //! so the same binary runs against AWS and against a local emulator.
 
+#[cfg(feature = "aws-config-rules")]
+pub mod config;
 #[cfg(feature = "aws-kms")]
 pub mod kms;
 #[cfg(feature = "aws-s3")]
