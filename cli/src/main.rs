@@ -1,5 +1,6 @@
 //! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
 
+mod rules;
 mod trail;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,10 @@ enum Command {
     SignDigest(trail::SignArgs),
     /// Validate log files and digests (same flags, output and exit codes as `aws cloudtrail validate-logs`, stricter checks).
     ValidateLogs(trail::ValidateArgs),
+    /// Evaluate an AWS Config rule offline on a configuration item, a Config rule event or account data.
+    EvaluateRule(rules::EvaluateRuleArgs),
+    /// List the AWS Config rules with their parameters and defaults.
+    Rules(rules::RulesArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +49,8 @@ fn main() -> ExitCode {
             Command::Deliver(a) => trail::deliver(a).await,
             Command::SignDigest(a) => trail::sign_digest(a).await,
             Command::ValidateLogs(a) => trail::validate_logs(a).await,
+            Command::EvaluateRule(a) => rules::evaluate_rule(a),
+            Command::Rules(a) => rules::rules(a),
         }
     });
     match result {
