@@ -1,6 +1,7 @@
 //! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
 
 mod remediate;
+mod rules;
 mod trail;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,10 @@ enum Command {
     Remediate(remediate::RemediateArgs),
     /// List the remediation runbooks and their parameters.
     Runbooks(remediate::RunbooksArgs),
+    /// Evaluate an AWS Config rule offline on a configuration item, a Config rule event or account data.
+    EvaluateRule(rules::EvaluateRuleArgs),
+    /// List the AWS Config rules with their parameters and defaults.
+    Rules(rules::RulesArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
             Command::PublicKey(a) => trail::public_key(a).await,
             Command::Remediate(a) => remediate::remediate(a).await,
             Command::Runbooks(a) => remediate::list(a).await,
+            Command::EvaluateRule(a) => rules::evaluate_rule(a),
+            Command::Rules(a) => rules::rules(a),
         }
     });
     match result {

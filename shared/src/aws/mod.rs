@@ -8,6 +8,8 @@ pub(crate) mod act;
 pub mod cloudtrail;
 #[cfg(feature = "aws-ec2")]
 pub mod ec2;
+#[cfg(feature = "aws-config-rules")]
+pub mod config;
 #[cfg(feature = "aws-kms")]
 pub mod kms;
 #[cfg(feature = "aws-rds")]

@@ -1,0 +1,186 @@
+//! The config-rule-evaluator handler, apart from the Lambda runtime so it can be tested with the
+//! in-memory port.
+//!
+//! One AWS Config custom-rule event in (any of the four message types); the rule comes from the
+//! `rule` rule parameter or the Config rule name. Evaluations go to `PutEvaluations`; the
+//! function returns a JSON summary. Errors are returned as Lambda errors (Config records the
+//! invocation as failed), never as compliance results; invalid rule parameters have the error
+//! type `InvalidParameterValueException` and a message starting with it, as AWS Config names
+//! them.
+
+use lambda_runtime::Diagnostic;
+use serde_json::{json, Value};
+use trailwarden::config::{
+    evaluate_rule_event, ComplianceType, ConfigClient, ConfigError, ConfigRuleEvent,
+    EvaluatorOptions, Report,
+};
+
+/// Evaluates one event and returns the summary, or the error as a Lambda diagnostic.
+pub async fn handle(
+    client: &dyn ConfigClient,
+    options: &EvaluatorOptions,
+    event: &Value,
+) -> Result<Value, Diagnostic> {
+    let result = match ConfigRuleEvent::from_value(event) {
+        Ok(event) => evaluate_rule_event(&event, client, options).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(report) => {
+            let summary = summary(&report);
+            tracing::info!(summary = %summary, "config rule evaluated");
+            Ok(summary)
+        }
+        Err(e) => {
+            let d = diagnostic(&e);
+            tracing::error!(error_type = %d.error_type, "{}", d.error_message);
+            Err(d)
+        }
+    }
+}
+
+/// The Lambda error for an evaluator error: the error type is [`ConfigError::code`]; the message
+/// starts with the code too (an invalid parameter renders as
+/// `InvalidParameterValueException: <param>: <why>` already).
+pub fn diagnostic(e: &ConfigError) -> Diagnostic {
+    let code = e.code();
+    let text = e.to_string();
+    let message = if text.starts_with(code) {
+        text
+    } else {
+        format!("{code}: {text}")
+    };
+    Diagnostic {
+        error_type: code.to_string(),
+        error_message: message,
+    }
+}
+
+/// What the function returns: counts, not the evaluations themselves (a periodic run may send
+/// thousands).
+pub fn summary(r: &Report) -> Value {
+    let count = |c: ComplianceType| {
+        r.evaluations
+            .iter()
+            .filter(|e| e.compliance_type == c)
+            .count()
+    };
+    json!({
+        "rule": r.rule,
+        "configRuleName": r.config_rule_name,
+        "messageType": r.message_type,
+        "evaluations": r.evaluations.len(),
+        "compliant": count(ComplianceType::Compliant),
+        "nonCompliant": count(ComplianceType::NonCompliant),
+        "notApplicable": count(ComplianceType::NotApplicable),
+        "staleCleaned": r.stale_cleaned,
+        "putEvaluationsCalls": r.put_calls,
+        "testMode": r.test_mode,
+        "failedEvaluations": r.failed_evaluations.len(),
+        "warnings": r.warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailwarden::config::InMemoryConfigClient;
+
+    fn event(params: &str) -> Value {
+        let item = json!({
+            "configurationItem": {
+                "configurationItemCaptureTime": "2024-05-01T10:00:00.000Z",
+                "configurationItemStatus": "OK",
+                "resourceType": "AWS::EC2::SecurityGroup",
+                "resourceId": "sg-1",
+                "configuration": {"groupName": "web", "ipPermissions": [
+                    {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                     "ipv4Ranges": [{"cidrIp": "0.0.0.0/0"}]}
+                ]}
+            },
+            "notificationCreationTime": "2024-05-01T10:00:01.000Z",
+            "messageType": "ConfigurationItemChangeNotification"
+        });
+        json!({
+            "invokingEvent": item.to_string(),
+            "ruleParameters": params,
+            "resultToken": "TESTMODE",
+            "eventLeftScope": false,
+            "configRuleName": "restricted-common-ports",
+            "accountId": "123456789012",
+            "version": "1.0"
+        })
+    }
+
+    #[tokio::test]
+    async fn summary_counts_what_was_sent() {
+        let client = InMemoryConfigClient::new();
+        let out = handle(
+            &client,
+            &EvaluatorOptions::default(),
+            &event(r#"{"rule":"restricted-ssh"}"#),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["rule"], "restricted-ssh");
+        assert_eq!(out["nonCompliant"], 1);
+        assert_eq!(out["putEvaluationsCalls"], 1);
+        assert_eq!(out["testMode"], true);
+        assert_eq!(client.put_calls().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn invalid_parameters_are_an_error_not_a_result() {
+        let client = InMemoryConfigClient::new();
+        let err = handle(
+            &client,
+            &EvaluatorOptions::default(),
+            &event(r#"{"blockedPort1":"ssh"}"#),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.error_type, "InvalidParameterValueException");
+        assert!(
+            err.error_message
+                .starts_with("InvalidParameterValueException: blockedPort1"),
+            "{}",
+            err.error_message
+        );
+        assert!(client.put_calls().is_empty(), "nothing may be sent");
+    }
+
+    #[tokio::test]
+    async fn other_errors_start_with_their_code() {
+        let client = InMemoryConfigClient::new();
+        let err = handle(
+            &client,
+            &EvaluatorOptions::default(),
+            &json!({"invokingEvent": "{"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.error_type, "InvalidEventException");
+        assert!(
+            err.error_message.starts_with("InvalidEventException: "),
+            "{}",
+            err.error_message
+        );
+    }
+
+    #[tokio::test]
+    async fn events_modelled_by_aws_lambda_events_are_accepted() {
+        // The runtime hands us a Value; an event as aws_lambda_events models it (inner JSON as
+        // strings) must be understood the same way.
+        let typed: aws_lambda_events::event::config::ConfigEvent =
+            serde_json::from_value(event(r#"{"rule":"restricted-ssh"}"#)).unwrap();
+        let client = InMemoryConfigClient::new();
+        let out = handle(
+            &client,
+            &EvaluatorOptions::default(),
+            &serde_json::to_value(&typed).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(out["nonCompliant"], 1);
+    }
+}

@@ -1,0 +1,21 @@
+//! config-rule-evaluator: the Lambda behind trailwarden's AWS Config custom rules (all 19 rules;
+//! the rule is the `rule` rule parameter or the Config rule name). See the library for the
+//! handler.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+use trailwarden::aws::config::AwsConfigClient;
+use trailwarden::config::EvaluatorOptions;
+use trailwarden::telemetry;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init_lambda();
+    let client = AwsConfigClient::from_env().await;
+    let options = EvaluatorOptions::default();
+    let (client, options) = (&client, &options);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        config_rule_evaluator::handle(client, options, &event.payload).await
+    }))
+    .await
+}
