@@ -105,16 +105,6 @@ pub struct UserFilter {
     pub _apply_on_transformed_logs: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum FileShape {
-    List(Vec<serde_json::Value>),
-    Wrapped {
-        #[serde(rename = "metricFilters")]
-        metric_filters: Vec<serde_json::Value>,
-    },
-}
-
 /// Parses a filters file's text. `path` names it in errors; a `.json` path (or text starting
 /// with `{`/`[`) is read as JSON, anything else as YAML.
 pub fn parse_filters(path: &str, text: &str) -> Result<Vec<UserFilter>, FiltersError> {
@@ -125,17 +115,31 @@ pub fn parse_filters(path: &str, text: &str) -> Result<Vec<UserFilter>, FiltersE
         format,
         message,
     };
-    let shape: FileShape = if json {
-        serde_json::from_str(trimmed).map_err(|e| parse_err("JSON", e.to_string()))?
+    let (format, doc): (&'static str, serde_json::Value) = if json {
+        let v = serde_json::from_str(trimmed).map_err(|e| parse_err("JSON", e.to_string()))?;
+        ("JSON", v)
     } else {
         if trimmed.is_empty() {
             return Ok(Vec::new());
         }
-        serde_yaml::from_str(trimmed).map_err(|e| parse_err("YAML", e.to_string()))?
+        let v = serde_yaml::from_str(trimmed).map_err(|e| parse_err("YAML", e.to_string()))?;
+        ("YAML", v)
     };
-    let items = match shape {
-        FileShape::List(v) => v,
-        FileShape::Wrapped { metric_filters } => metric_filters,
+    let items = match doc {
+        serde_json::Value::Array(v) => v,
+        serde_json::Value::Object(mut m) if m.len() == 1 && m.contains_key("metricFilters") => {
+            match m.remove("metricFilters") {
+                Some(serde_json::Value::Array(v)) => v,
+                _ => return Err(parse_err(format, "metricFilters must be a list".into())),
+            }
+        }
+        serde_json::Value::Null => Vec::new(),
+        _ => {
+            return Err(parse_err(
+                format,
+                "expected a list of filters, or {\"metricFilters\": [...]} as aws logs describe-metric-filters prints it".into(),
+            ))
+        }
     };
     items
         .into_iter()
