@@ -1,5 +1,6 @@
 //! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
 
+mod filters;
 mod trail;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ enum Command {
     ValidateLogs(trail::ValidateArgs),
     /// Print a signing key's public key as CloudTrail's ListPublicKeys JSON (for validators).
     PublicKey(trail::PublicKeyArgs),
+    /// Test a filter pattern on log events, as `aws logs test-metric-filter` does.
+    TestMetricFilter(filters::TestMetricFilterArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
             Command::SignDigest(a) => trail::sign_digest(a).await,
             Command::ValidateLogs(a) => trail::validate_logs(a).await,
             Command::PublicKey(a) => trail::public_key(a).await,
+            Command::TestMetricFilter(a) => filters::test_metric_filter(a),
         }
     });
     match result {
