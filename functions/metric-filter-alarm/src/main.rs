@@ -8,6 +8,8 @@
 //! - CloudWatch Logs subscription payloads (`{"awslogs":{"data":"<base64 gzip>"}}`) from the
 //!   trail's log group, one CloudTrail record per log event (`CONTROL_MESSAGE` is ignored).
 //!
+//! Configure one of the two per trail: the same record arriving both ways is counted twice.
+//!
 //! Each invocation writes the filters' datapoints to stdout as Embedded Metric Format
 //! documents (CloudWatch Logs turns them into metrics), updates every alarm's state in the trail
 //! bucket and publishes CloudWatch's alarm message, with the matching records, to SNS on a
@@ -86,4 +88,121 @@ async fn main() -> Result<(), Error> {
         Ok::<_, Error>(serde_json::to_value(&report)?)
     }))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    //! The sample events in `events/metric-filter-alarm/` are what AWS sends (they parse as the
+    //! official event types) and do what the README says through the function's logic.
+
+    use aws_lambda_events::event::cloudwatch_logs::LogsEvent;
+    use aws_lambda_events::event::s3::S3Event;
+    use serde_json::Value;
+    use trailwarden::alerting::{Alerting, AlertingConfig};
+    use trailwarden::notify::MemoryNotifier;
+    use trailwarden::store::{MemoryStore, ObjectStore, Put};
+
+    fn sample(name: &str) -> String {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../events/metric-filter-alarm")
+            .join(name);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn samples_parse_as_the_official_event_types() {
+        let s3: S3Event = serde_json::from_str(&sample("s3-object-created.json")).unwrap();
+        let r = &s3.records[0];
+        assert_eq!(r.event_name.as_deref(), Some("ObjectCreated:Put"));
+        assert_eq!(r.s3.bucket.name.as_deref(), Some("trailwarden-trail"));
+        assert!(r.s3.object.key.as_deref().unwrap().ends_with(".json.gz"));
+        let logs: LogsEvent =
+            serde_json::from_str(&sample("cloudwatch-logs-subscription.json")).unwrap();
+        assert_eq!(logs.aws_logs.data.message_type, "DATA_MESSAGE");
+        assert_eq!(logs.aws_logs.data.log_events.len(), 8);
+        for e in &logs.aws_logs.data.log_events {
+            let rec: Value = serde_json::from_str(&e.message).unwrap();
+            assert!(rec["eventName"].is_string());
+        }
+        let decoded: Value =
+            serde_json::from_str(&sample("cloudwatch-logs-subscription.decoded.json")).unwrap();
+        assert_eq!(
+            decoded["logEvents"][6]["message"],
+            logs.aws_logs.data.log_events[6].message.as_str()
+        );
+        let ctl: LogsEvent =
+            serde_json::from_str(&sample("cloudwatch-logs-control-message.json")).unwrap();
+        assert_eq!(ctl.aws_logs.data.message_type, "CONTROL_MESSAGE");
+    }
+
+    #[tokio::test]
+    async fn samples_do_what_the_readme_says() {
+        let store = MemoryStore::new();
+        let notifier = MemoryNotifier::default();
+        let mut config = AlertingConfig::new("trailwarden-trail", "us-east-1");
+        config.topic_arn = Some("arn:aws:sns:us-east-1:218007301253:alerts".into());
+        let engine = config.engine().unwrap();
+        let a = Alerting {
+            store: &store,
+            notifier: Some(&notifier),
+            engine: &engine,
+            config: &config,
+        };
+        let event: Value = serde_json::from_str(&sample("s3-object-created.json")).unwrap();
+        let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap();
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../../../shared/data/cloudtrail/invictus-ir/218007301253_CloudTrail_us-east-1_20230710T1205Z_SjF3IkuNXJkoHyar.json",
+        );
+        let body = trailwarden::gz::compress(&std::fs::read(file).unwrap(), 6);
+        store
+            .put(
+                "trailwarden-trail",
+                key,
+                Put {
+                    body,
+                    ..Put::default()
+                },
+            )
+            .await
+            .unwrap();
+        let now = chrono::Utc::now();
+        let r = a.handle_event(&event, now).await;
+        assert_eq!(r.records, 26, "{r:?}");
+        let alarms = |n: &MemoryNotifier| -> Vec<String> {
+            n.messages()
+                .iter()
+                .map(|(s, _)| s.clone())
+                .filter(|s| s.starts_with("ALARM:"))
+                .collect()
+        };
+        assert_eq!(
+            alarms(&notifier),
+            ["ALARM: \"CloudTrailChanges\" in US East (N. Virginia)"]
+        );
+
+        let event: Value =
+            serde_json::from_str(&sample("cloudwatch-logs-subscription.json")).unwrap();
+        let r = a.handle_event(&event, now).await;
+        assert_eq!(r.records, 8);
+        assert!(r.bad_inputs.is_empty() && r.errors.is_empty(), "{r:?}");
+        let mut got = alarms(&notifier);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "ALARM: \"CloudTrailChanges\" in US East (N. Virginia)",
+                "ALARM: \"CloudTrailChanges\" in US East (N. Virginia)",
+                "ALARM: \"ConsoleSigninWithoutMFA\" in US East (N. Virginia)",
+                "ALARM: \"SecurityGroupChanges\" in US East (N. Virginia)",
+                "ALARM: \"UnauthorizedAPICalls\" in US East (N. Virginia)",
+            ]
+        );
+
+        let event: Value =
+            serde_json::from_str(&sample("cloudwatch-logs-control-message.json")).unwrap();
+        let r = a.handle_event(&event, now).await;
+        assert_eq!(r.records, 0);
+        assert_eq!(r.skipped.len(), 1);
+        assert!(r.bad_inputs.is_empty());
+    }
 }
