@@ -244,6 +244,7 @@ async fn a_log_file_with_trail_changes_alerts_once_with_who_what_where_when() {
         .iter()
         .any(|d| d.starts_with("CloudTrailChanges: s3://trail/")));
     assert!(again.transitions.is_empty(), "{:?}", again.transitions);
+    assert!(again.emf.is_empty(), "no metric is published twice");
     assert_eq!(env.notifier.messages().len(), n);
 
     // A file with no matching record: no alert either.

@@ -652,22 +652,6 @@ impl Alerting<'_> {
     }
 
     async fn finish(&self, mut run: Run<'_>, now: DateTime<Utc>) -> Report {
-        // Metrics out.
-        let mut merged = MetricSeries::new();
-        for s in &run.sources {
-            for (id, series) in &s.series {
-                let m = merged.entry(id.clone()).or_insert_with(|| Series {
-                    unit: series.unit.clone(),
-                    minutes: BTreeMap::new(),
-                });
-                for (t, v) in &series.minutes {
-                    m.minutes.entry(*t).or_default().extend_from_slice(v);
-                }
-            }
-        }
-        run.report.emf = emf::documents(&merged);
-        run.report.emf_documents = run.report.emf.len();
-
         // Alarms.
         let cfg = self.config;
         let updates = futures::future::join_all(self.engine.alarms().iter().map(|def| {
@@ -696,6 +680,7 @@ impl Alerting<'_> {
         .await;
         run.report.alarms_evaluated = updates.len();
         let ctx = cfg.context();
+        let mut duplicate_sources = std::collections::BTreeSet::new();
         for (def, result) in updates {
             let u = match result {
                 Ok(u) => u,
@@ -706,6 +691,7 @@ impl Alerting<'_> {
                 }
             };
             for d in &u.duplicates {
+                duplicate_sources.insert(d.clone());
                 tracing::info!(alarm = %def.name, source = %d, "source already counted; skipped");
                 run.report.duplicates.push(format!("{}: {d}", def.name));
             }
@@ -760,6 +746,23 @@ impl Alerting<'_> {
                 run.report.transitions.push(tr);
             }
         }
+        // Metrics out, from the sources no alarm had already counted (a redelivered event
+        // publishes nothing twice).
+        let mut merged = MetricSeries::new();
+        for s in run.sources.iter().filter(|s| !duplicate_sources.contains(&s.id)) {
+            for (id, series) in &s.series {
+                let m = merged.entry(id.clone()).or_insert_with(|| Series {
+                    unit: series.unit.clone(),
+                    minutes: BTreeMap::new(),
+                });
+                for (t, v) in &series.minutes {
+                    m.minutes.entry(*t).or_default().extend_from_slice(v);
+                }
+            }
+        }
+        run.report.emf = emf::documents(&merged);
+        run.report.emf_documents = run.report.emf.len();
+
         let r = &run.report;
         tracing::info!(
             sources = r.sources.len(),
