@@ -2,6 +2,7 @@
 
 mod remediate;
 mod rules;
+mod filters;
 mod trail;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,8 @@ enum Command {
     EvaluateRule(rules::EvaluateRuleArgs),
     /// List the AWS Config rules with their parameters and defaults.
     Rules(rules::RulesArgs),
+    /// Test a filter pattern on log events, as `aws logs test-metric-filter` does.
+    TestMetricFilter(filters::TestMetricFilterArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
             Command::Runbooks(a) => remediate::list(a).await,
             Command::EvaluateRule(a) => rules::evaluate_rule(a),
             Command::Rules(a) => rules::rules(a),
+            Command::TestMetricFilter(a) => filters::test_metric_filter(a),
         }
     });
     match result {

@@ -4,6 +4,8 @@
 //! their AWS SDK implementations live in [`aws`] behind cargo features so that every binary links
 //! only the SDK crates it uses.
 
+pub mod alarm;
+pub mod alerting;
 pub mod config;
 pub mod delivery;
 pub mod digest;
