@@ -28,9 +28,7 @@ use std::path::Path;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::alarm::{
-    AlarmDefinition, ComparisonOperator, MetricId, Statistic, TreatMissingData,
-};
+use crate::alarm::{AlarmDefinition, ComparisonOperator, MetricId, Statistic, TreatMissingData};
 use crate::filter::cis::{self, AlarmSettings};
 use crate::filter::metric::{CompiledMetricFilter, MetricFilter, MetricTransformation};
 use crate::filter::{FilterSet, PatternKind};
@@ -321,7 +319,10 @@ fn user_alarm(
     spec: &AlarmSpec,
 ) -> Result<AlarmDefinition, String> {
     let d = AlarmSettings::default();
-    let name = spec.alarm_name.clone().unwrap_or_else(|| u.filter_name.clone());
+    let name = spec
+        .alarm_name
+        .clone()
+        .unwrap_or_else(|| u.filter_name.clone());
     let one_of = |field: &str, v: &str, all: &[&str]| {
         format!(
             "alarm.{field} {v:?} is not valid: expected one of {}",

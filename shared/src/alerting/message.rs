@@ -138,7 +138,9 @@ pub fn is_sensitive_key(key: &str) -> bool {
     ];
     const IDENTIFIERS: &[&str] = &["id", "ids", "arn", "arns", "name", "names", "type"];
     let identifier = IDENTIFIERS.iter().any(|s| k.ends_with(s))
-        && ["secret", "token", "credential"].iter().any(|w| k.contains(w));
+        && ["secret", "token", "credential"]
+            .iter()
+            .any(|w| k.contains(w));
     WORDS.iter().any(|w| k.contains(w)) && !identifier
 }
 
@@ -234,7 +236,9 @@ pub fn summarize_record(r: &Value) -> Value {
         let mut p = p.clone();
         redact(&mut p);
         cut_strings(&mut p);
-        let size = serde_json::to_vec(&p).map(|b| b.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&p)
+            .map(|b| b.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_REQUEST_PARAMETERS_BYTES {
             let keys: Vec<Value> = p
                 .as_object()
@@ -294,7 +298,10 @@ pub fn alarm_message(
     m.insert("AlarmConfigurationUpdatedTimestamp".into(), Value::Null);
     m.insert("NewStateValue".into(), json!(t.new_state));
     m.insert("NewStateReason".into(), json!(t.reason));
-    m.insert("StateChangeTime".into(), json!(state_change_time(changed_at)));
+    m.insert(
+        "StateChangeTime".into(),
+        json!(state_change_time(changed_at)),
+    );
     m.insert("Region".into(), json!(region_name(&ctx.region)));
     m.insert("AlarmArn".into(), json!(ctx.alarm_arn(&def.name)));
     m.insert("OldStateValue".into(), json!(t.old_state));
