@@ -275,7 +275,7 @@ pub fn summarize_record(r: &Value) -> Value {
 /// The alarm message for a transition, as JSON text under SNS's limit. `records` are record
 /// summaries ([`summarize_record`]) in time order; `total` how many matched in all (some may not
 /// have been kept). As many records as fit are included; `MatchingRecordsOmitted` says how many
-/// were left out.
+/// were left out. `source` names the log files or payloads counted (the first 20).
 pub fn alarm_message(
     def: &AlarmDefinition,
     t: &Transition,
@@ -332,7 +332,14 @@ pub fn alarm_message(
             .map(state_change_time)
             .unwrap_or_default()),
     );
-    m.insert("Sources".into(), json!(source));
+    const MAX_SOURCES: usize = 20;
+    m.insert(
+        "Sources".into(),
+        json!(source.iter().take(MAX_SOURCES).collect::<Vec<_>>()),
+    );
+    if source.len() > MAX_SOURCES {
+        m.insert("SourcesOmitted".into(), json!(source.len() - MAX_SOURCES));
+    }
     m.insert("MatchingRecordsTotal".into(), json!(total));
     // Fill with records while the whole message stays under the budget.
     let base_len = serde_json::to_vec(&Value::Object(m.clone()))

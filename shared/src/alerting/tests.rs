@@ -323,7 +323,16 @@ fn user_filters_from_yaml() {
     assert_eq!(a.name, "DeleteBucket");
     assert_eq!(a.description.as_deref(), Some("A bucket was deleted"));
     assert_eq!(a.period, 300);
-    assert_eq!(a.treat_missing_data, TreatMissingData::NotBreaching);
+    assert_eq!(
+        a.treat_missing_data,
+        TreatMissingData::Missing,
+        "CloudWatch's default"
+    );
+    assert_eq!(a.statistic, Statistic::Sum);
+    assert_eq!(
+        a.comparison_operator,
+        crate::alarm::ComparisonOperator::GreaterThanOrEqualToThreshold
+    );
     assert_eq!(a.metric.namespace, "Custom/Security");
     let b = &engine.alarms()[16];
     assert_eq!(b.name, "ErrorsByMallory");
