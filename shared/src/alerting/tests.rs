@@ -513,6 +513,21 @@ fn config_from_the_environment() {
     ]))
     .unwrap_err();
     assert!(e.to_string().contains("SNS topic ARN"), "{e}");
+    // FILTERS_FILE on disk.
+    let dir = std::env::temp_dir().join(format!("tw-filters-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("filters.yaml");
+    std::fs::write(&f, GOOD_YAML).unwrap();
+    let mut c = AlertingConfig::new("t", "us-east-1");
+    c.filters_file = Some(f.clone());
+    assert_eq!(c.engine().unwrap().filters().len(), 18);
+    std::fs::write(&f, "- filterName: x\n").unwrap();
+    let e = c.engine().unwrap_err().to_string();
+    assert!(
+        e.contains("filters.yaml, filter #1 (\"x\"): missing field `filterPattern`"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     // A namespace the filters refuse is reported when the filters are compiled.
     let mut c = AlertingConfig::new("t", "us-east-1");
     c.namespace = "bad:namespace".into();
