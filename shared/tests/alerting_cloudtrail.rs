@@ -466,6 +466,7 @@ async fn bad_input_is_counted_and_never_stops_the_rest() {
         digest,
         missing,
         "notes.txt",
+        &good,
     ]);
     event["Records"]
         .as_array_mut()
@@ -519,6 +520,7 @@ async fn bad_input_is_counted_and_never_stops_the_rest() {
     );
     assert!(r.skipped.iter().any(|s| s.contains("notes.txt")));
     assert!(r.skipped.iter().any(|s| s.contains("ObjectRemoved")));
+    assert!(r.skipped.iter().any(|s| s.contains("listed twice")));
 
     // Unknown event shapes.
     for ev in [

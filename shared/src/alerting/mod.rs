@@ -617,7 +617,16 @@ impl Alerting<'_> {
                 ),
             );
         }
+        let mut seen = std::collections::BTreeSet::new();
         for input in inputs {
+            if let Input::LogFile { bucket, key } = &input {
+                if !seen.insert((bucket.clone(), key.clone())) {
+                    run.report
+                        .skipped
+                        .push(format!("s3://{bucket}/{key}: listed twice in the event"));
+                    continue;
+                }
+            }
             match input {
                 Input::LogFile { bucket, key } => self.read_log_file(&mut run, &bucket, &key).await,
                 Input::Subscription(d) => run.add_subscription(&d, self.config.max_decompressed),
