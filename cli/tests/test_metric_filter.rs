@@ -71,7 +71,13 @@ fn prints_exactly_what_the_aws_cli_prints() {
 "#;
     assert_eq!(out, want);
 
-    let out = stdout(&run(&["--filter-pattern", "NOPE", "--log-event-messages", "a", "b"]));
+    let out = stdout(&run(&[
+        "--filter-pattern",
+        "NOPE",
+        "--log-event-messages",
+        "a",
+        "b",
+    ]));
     assert_eq!(out, "{\n    \"matches\": []\n}\n");
 
     let out = stdout(&run(&[
@@ -91,7 +97,10 @@ fn prints_exactly_what_the_aws_cli_prints() {
         .map(|m| m["eventNumber"].as_u64().unwrap())
         .collect();
     assert_eq!(numbers, vec![2, 4]);
-    assert!(out.contains("\"café [ERROR] Exception\""), "non-ASCII kept as is");
+    assert!(
+        out.contains("\"café [ERROR] Exception\""),
+        "non-ASCII kept as is"
+    );
     assert_eq!(v["matches"][0]["extractedValues"], serde_json::json!({}));
 }
 

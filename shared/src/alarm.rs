@@ -344,7 +344,11 @@ impl AlarmDefinition {
             ));
         }
         if self.evaluation_periods == 0 {
-            return Err(invalid(&self.name, "EvaluationPeriods", "must be at least 1"));
+            return Err(invalid(
+                &self.name,
+                "EvaluationPeriods",
+                "must be at least 1",
+            ));
         }
         if self.datapoints_to_alarm == 0 || self.datapoints_to_alarm > self.evaluation_periods {
             return Err(invalid(
@@ -390,7 +394,13 @@ impl AlarmDefinition {
             datapoints_to_alarm: s.datapoints_to_alarm,
             threshold: s.threshold,
             comparison_operator: ComparisonOperator::parse(&s.comparison_operator).ok_or_else(
-                || invalid(name, "ComparisonOperator", expected(ComparisonOperator::ALL)),
+                || {
+                    invalid(
+                        name,
+                        "ComparisonOperator",
+                        expected(ComparisonOperator::ALL),
+                    )
+                },
             )?,
             treat_missing_data: TreatMissingData::parse(&s.treat_missing_data).ok_or_else(
                 || invalid(name, "TreatMissingData", expected(TreatMissingData::ALL)),
@@ -410,7 +420,11 @@ impl AlarmDefinition {
 
     /// The statistic of each period of the evaluation range ending at `at_ms`, newest first:
     /// `(period start ms, value)`.
-    pub fn periods(&self, minutes: &BTreeMap<i64, Aggregate>, at_ms: i64) -> Vec<(i64, Option<f64>)> {
+    pub fn periods(
+        &self,
+        minutes: &BTreeMap<i64, Aggregate>,
+        at_ms: i64,
+    ) -> Vec<(i64, Option<f64>)> {
         let p = self.period_ms();
         (0..i64::from(self.range_periods()))
             .map(|k| {
@@ -515,14 +529,9 @@ impl AlarmDefinition {
             TreatMissingData::Missing | TreatMissingData::Ignore => {
                 // Premature-transition rule over the last N periods.
                 let last_n = &periods[..n.min(periods.len())];
-                let oldest_breaching = last_n
-                    .iter()
-                    .rposition(|(_, v)| v.is_some_and(breach));
+                let oldest_breaching = last_n.iter().rposition(|(_, v)| v.is_some_and(breach));
                 let premature = oldest_breaching.is_some_and(|pos| {
-                    pos + 1 >= m
-                        && last_n[..pos]
-                            .iter()
-                            .all(|(_, v)| v.is_none_or(breach))
+                    pos + 1 >= m && last_n[..pos].iter().all(|(_, v)| v.is_none_or(breach))
                 });
                 if premature {
                     if self.treat_missing_data == TreatMissingData::Ignore {
@@ -657,7 +666,13 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 impl Evaluation {
     /// The state reason CloudWatch would give for moving from `old` to this state.
     pub fn reason(&self, def: &AlarmDefinition, old: AlarmState) -> String {
-        let treated = |breaching: bool| if breaching { "Breaching" } else { "NonBreaching" };
+        let treated = |breaching: bool| {
+            if breaching {
+                "Breaching"
+            } else {
+                "NonBreaching"
+            }
+        };
         match &self.basis {
             Basis::Unknown { periods } => format!(
                 "Insufficient Data: {} {} unknown.",
@@ -860,8 +875,7 @@ pub fn state_key(prefix: &str, alarm_name: &str) -> String {
     let mut k = String::with_capacity(prefix.len() + alarm_name.len() + 5);
     k.push_str(prefix);
     for b in alarm_name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && !k.ends_with('.'))
-        {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && !k.ends_with('.')) {
             k.push(b as char);
         } else {
             k.push_str(&format!("%{b:02X}"));

@@ -16,7 +16,8 @@ use trailwarden::store::{MemoryStore, ObjectStore, Put};
 const BUCKET: &str = "trail";
 const INVICTUS_STOP_LOGGING: &str =
     "218007301253_CloudTrail_us-east-1_20230710T1205Z_SjF3IkuNXJkoHyar.json";
-const INVICTUS_QUIET: &str = "218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json";
+const INVICTUS_QUIET: &str =
+    "218007301253_CloudTrail_us-east-1_20230710T1145Z_7xgocspSowgK0Gto.json";
 
 fn data_dir() -> PathBuf {
     std::env::var_os("TRAILWARDEN_DATA")
@@ -165,19 +166,23 @@ async fn a_log_file_with_trail_changes_alerts_once_with_who_what_where_when() {
     let r = env.handle(&s3_event(&[&key]), now).await;
     assert_eq!(r.records, 26, "{r:?}");
     assert!(r.bad_inputs.is_empty() && r.errors.is_empty(), "{r:?}");
-    assert_eq!(r.matches.get("CloudTrailChanges"), Some(&3), "{:?}", r.matches);
+    assert_eq!(
+        r.matches.get("CloudTrailChanges"),
+        Some(&3),
+        "{:?}",
+        r.matches
+    );
     assert_eq!(r.alarms_evaluated, 15);
 
     let alerts = env.alerts();
     let ct = alarm_alerts(&alerts, "CloudTrailChanges");
     assert_eq!(ct.len(), 1, "{alerts:#?}");
     let m = ct[0];
-    let subject = &alerts
-        .iter()
-        .find(|(_, x)| std::ptr::eq(x, m))
-        .unwrap()
-        .0;
-    assert_eq!(subject, "ALARM: \"CloudTrailChanges\" in US East (N. Virginia)");
+    let subject = &alerts.iter().find(|(_, x)| std::ptr::eq(x, m)).unwrap().0;
+    assert_eq!(
+        subject,
+        "ALARM: \"CloudTrailChanges\" in US East (N. Virginia)"
+    );
     assert_eq!(m["OldStateValue"], "INSUFFICIENT_DATA");
     assert_eq!(m["AWSAccountId"], "218007301253");
     assert!(m["NewStateReason"]
@@ -205,7 +210,10 @@ async fn a_log_file_with_trail_changes_alerts_once_with_who_what_where_when() {
         .starts_with("arn:aws:iam::123837392027:user/"));
     assert!(stop["sourceIPAddress"].is_string());
     assert!(stop["userAgent"].is_string());
-    assert!(stop["eventTime"].as_str().unwrap().starts_with("2023-07-10T12:0"));
+    assert!(stop["eventTime"]
+        .as_str()
+        .unwrap()
+        .starts_with("2023-07-10T12:0"));
     assert_eq!(stop["eventSource"], "cloudtrail.amazonaws.com");
     assert!(stop["requestParameters"]["name"].is_string());
     // The events are two years old: the alarm recovered at once, and said so.
@@ -214,16 +222,27 @@ async fn a_log_file_with_trail_changes_alerts_once_with_who_what_where_when() {
         .filter(|(s, m)| m["AlarmName"] == "CloudTrailChanges" && s.starts_with("OK:"))
         .collect();
     assert_eq!(oks.len(), 1);
-    assert_eq!(env.state("CloudTrailChanges").await.state_value, AlarmState::Ok);
+    assert_eq!(
+        env.state("CloudTrailChanges").await.state_value,
+        AlarmState::Ok
+    );
     // Alarms that saw nothing went from INSUFFICIENT_DATA to OK silently.
-    assert_eq!(env.state("RootAccountUsage").await.state_value, AlarmState::Ok);
-    assert!(!alerts.iter().any(|(_, m)| m["AlarmName"] == "RootAccountUsage"));
+    assert_eq!(
+        env.state("RootAccountUsage").await.state_value,
+        AlarmState::Ok
+    );
+    assert!(!alerts
+        .iter()
+        .any(|(_, m)| m["AlarmName"] == "RootAccountUsage"));
 
     // EMF: every datapoint, per minute.
     let mut total = 0.0;
     for d in &r.emf {
         let v: Value = serde_json::from_str(d).unwrap();
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "CISBenchmark");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "CISBenchmark"
+        );
         if let Some(x) = v.get("CloudTrailChanges") {
             total += x
                 .as_array()
@@ -383,7 +402,10 @@ async fn root_usage_in_the_panther_records_through_a_subscription() {
         assert_eq!(rec["userIdentity"]["type"], "Root");
     }
     // The datapoints are recent: the alarm stays in ALARM (no OK right after).
-    assert_eq!(env.state("RootAccountUsage").await.state_value, AlarmState::Alarm);
+    assert_eq!(
+        env.state("RootAccountUsage").await.state_value,
+        AlarmState::Alarm
+    );
     assert!(!alerts
         .iter()
         .any(|(s, m)| s.starts_with("OK:") && m["AlarmName"] == "RootAccountUsage"));
@@ -410,7 +432,8 @@ async fn bad_input_is_counted_and_never_stops_the_rest() {
     let truncated = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/truncated.json.gz";
     env.put(truncated, whole[..whole.len() / 2].to_vec()).await;
     let not_json = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/not json.json.gz";
-    env.put(not_json, gz::compress(b"this is not JSON", 6)).await;
+    env.put(not_json, gz::compress(b"this is not JSON", 6))
+        .await;
     let bad_record = "AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/bad-record.json.gz";
     env.put(
         bad_record,
@@ -434,7 +457,17 @@ async fn bad_input_is_counted_and_never_stops_the_rest() {
         },
         ..env
     };
-    let mut event = s3_event(&[truncated, not_json, &good, bad_record, bomb, digest, missing, "notes.txt"]);
+    let mut event = s3_event(&[
+        truncated,
+        not_json,
+        &good,
+        bad_record,
+        bomb,
+        digest,
+        missing,
+        "notes.txt",
+        &good,
+    ]);
     event["Records"]
         .as_array_mut()
         .unwrap()
@@ -458,21 +491,51 @@ async fn bad_input_is_counted_and_never_stops_the_rest() {
             .clone()
     };
     assert_eq!(why("truncated"), "gzip stream is truncated");
-    assert!(why("not json").contains("malformed CloudTrail log file"), "{}", why("not json"));
-    assert!(why("bad-record").contains("expected a record object"), "{}", why("bad-record"));
-    assert!(why("bomb").contains("decompression bomb"), "{}", why("bomb"));
+    assert!(
+        why("not json").contains("malformed CloudTrail log file"),
+        "{}",
+        why("not json")
+    );
+    assert!(
+        why("bad-record").contains("expected a record object"),
+        "{}",
+        why("bad-record")
+    );
+    assert!(
+        why("bomb").contains("decompression bomb"),
+        "{}",
+        why("bomb")
+    );
     assert!(why("gone").contains("not found"), "{}", why("gone"));
-    assert!(why("bad%zzkey").contains("percent-escape"), "{}", why("bad%zzkey"));
+    assert!(
+        why("bad%zzkey").contains("percent-escape"),
+        "{}",
+        why("bad%zzkey")
+    );
     assert_eq!(r.bad_inputs.len(), 6, "{:#?}", r.bad_inputs);
-    assert!(r.skipped.iter().any(|s| s.contains("a digest file")), "{:?}", r.skipped);
+    assert!(
+        r.skipped.iter().any(|s| s.contains("a digest file")),
+        "{:?}",
+        r.skipped
+    );
     assert!(r.skipped.iter().any(|s| s.contains("notes.txt")));
     assert!(r.skipped.iter().any(|s| s.contains("ObjectRemoved")));
+    assert!(r.skipped.iter().any(|s| s.contains("listed twice")));
 
     // Unknown event shapes.
-    for ev in [json!({"hello": "world"}), json!([1, 2]), json!("text"), json!({"Records": [{"eventName": "StopLogging"}]})] {
+    for ev in [
+        json!({"hello": "world"}),
+        json!([1, 2]),
+        json!("text"),
+        json!({"Records": [{"eventName": "StopLogging"}]}),
+    ] {
         let r = env.handle(&ev, Utc::now()).await;
         assert_eq!(r.bad_inputs.len(), 1, "{ev}: {r:?}");
-        assert!(r.bad_inputs[0].error.contains("unknown event shape"), "{:?}", r.bad_inputs);
+        assert!(
+            r.bad_inputs[0].error.contains("unknown event shape"),
+            "{:?}",
+            r.bad_inputs
+        );
         assert!(r.errors.is_empty());
     }
 
@@ -495,7 +558,10 @@ async fn bad_input_is_counted_and_never_stops_the_rest() {
     let now = Utc::now();
     let msgs = vec![
         (now.timestamp_millis(), "not json at all".to_string()),
-        (now.timestamp_millis(), "{\"eventName\": \"StopLogging\"".to_string()),
+        (
+            now.timestamp_millis(),
+            "{\"eventName\": \"StopLogging\"".to_string(),
+        ),
         (
             now.timestamp_millis(),
             json!({"eventName": "DeleteTrail", "eventTime": "2023-07-10T12:00:00Z"}).to_string(),
@@ -553,7 +619,10 @@ async fn user_filters_alarm_m_of_n_on_real_records() {
     let mut emf_total = 0;
     for d in &r.emf {
         let v: Value = serde_json::from_str(d).unwrap();
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Custom/Security");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "Custom/Security"
+        );
         emf_total += match &v["SecretReads"] {
             Value::Array(a) => a.len(),
             _ => 1,

@@ -76,7 +76,10 @@ async fn drain(sqs: &Sqs, queue: &str) -> Vec<(String, Value)> {
             assert_eq!(envelope["Type"], "Notification", "{envelope}");
             let message: Value =
                 serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-            out.push((envelope["Subject"].as_str().unwrap_or("").to_string(), message));
+            out.push((
+                envelope["Subject"].as_str().unwrap_or("").to_string(),
+                message,
+            ));
             sqs.delete_message()
                 .queue_url(queue)
                 .receipt_handle(m.receipt_handle().unwrap())
@@ -177,8 +180,17 @@ async fn alerts_through_cargo_lambda_against_the_emulator() {
         .iter()
         .find(|(_, m)| m["NewStateValue"] == "ALARM")
         .unwrap();
-    assert_eq!(subject, "ALARM: \"CloudTrailChanges\" in US East (N. Virginia)");
-    assert_eq!(m["AlarmArn"], format!("arn:aws:cloudwatch:us-east-1:{}:alarm:CloudTrailChanges", topic.split(':').nth(4).unwrap()));
+    assert_eq!(
+        subject,
+        "ALARM: \"CloudTrailChanges\" in US East (N. Virginia)"
+    );
+    assert_eq!(
+        m["AlarmArn"],
+        format!(
+            "arn:aws:cloudwatch:us-east-1:{}:alarm:CloudTrailChanges",
+            topic.split(':').nth(4).unwrap()
+        )
+    );
     assert_eq!(m["Trigger"]["Statistic"], "SUM");
     assert_eq!(m["MatchingRecordsTotal"], 3);
     let names: Vec<&str> = m["MatchingRecords"]
@@ -209,7 +221,10 @@ async fn alerts_through_cargo_lambda_against_the_emulator() {
     )
     .unwrap();
     assert_eq!(st.state_value, trailwarden::alarm::AlarmState::Ok);
-    assert!(st.sources[0].starts_with(&format!("s3://{BUCKET}/{key}#")), "{st:?}");
+    assert!(
+        st.sources[0].starts_with(&format!("s3://{BUCKET}/{key}#")),
+        "{st:?}"
+    );
 
     // The same event again (S3 delivers at least once): no second alert.
     let r = watch.invoke("metric-filter-alarm", &ev).unwrap();

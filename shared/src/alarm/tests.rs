@@ -58,7 +58,10 @@ fn documented_missing_data_table() {
             "- - - - -",
             [Some(InsufficientData), None, Some(Alarm), Some(OK)],
         ),
-        ("0 X X - X", [Some(Alarm), Some(Alarm), Some(Alarm), Some(Alarm)]),
+        (
+            "0 X X - X",
+            [Some(Alarm), Some(Alarm), Some(Alarm), Some(Alarm)],
+        ),
         ("- - X - -", [Some(Alarm), None, Some(Alarm), Some(OK)]),
     ];
     for (cells, want) in table {
@@ -101,11 +104,20 @@ fn every_comparison_operator() {
 #[test]
 fn m_of_n_need_not_be_consecutive() {
     let d = def(5, 3, TreatMissingData::Missing);
-    assert_eq!(d.evaluate_periods(&range("- - X 0 X 0 X"), 0, OK).state, Alarm);
+    assert_eq!(
+        d.evaluate_periods(&range("- - X 0 X 0 X"), 0, OK).state,
+        Alarm
+    );
     assert_eq!(d.evaluate_periods(&range("- - X 0 0 0 X"), 0, OK).state, OK);
-    assert_eq!(d.evaluate_periods(&range("- - 0 X X X 0"), 0, OK).state, Alarm);
+    assert_eq!(
+        d.evaluate_periods(&range("- - 0 X X X 0"), 0, OK).state,
+        Alarm
+    );
     // Only the N most recent real datapoints count: older breaching ones do not.
-    assert_eq!(d.evaluate_periods(&range("X X 0 0 0 0 0"), 0, Alarm).state, OK);
+    assert_eq!(
+        d.evaluate_periods(&range("X X 0 0 0 0 0"), 0, Alarm).state,
+        OK
+    );
     // 2 of 2 vs 1 of 2
     let d2 = def(2, 2, TreatMissingData::NotBreaching);
     assert_eq!(d2.evaluate_periods(&range("- - 0 X"), 0, OK).state, OK);
@@ -120,7 +132,14 @@ fn partial_data_fills_missing_as_few_times_as_possible() {
     let cells = "- - - - X";
     let e = def(3, 2, TreatMissingData::Breaching).evaluate_periods(&range(cells), 0, OK);
     assert_eq!(e.state, Alarm);
-    assert!(matches!(e.basis, Basis::Datapoints { filled: 2, filled_breaching: true, .. }));
+    assert!(matches!(
+        e.basis,
+        Basis::Datapoints {
+            filled: 2,
+            filled_breaching: true,
+            ..
+        }
+    ));
     let e = def(3, 2, TreatMissingData::NotBreaching).evaluate_periods(&range(cells), 0, OK);
     assert_eq!(e.state, OK);
     // The newest datapoint breaching, 1 period old < M=2: not premature, 1 < 2 real breaching.
@@ -179,7 +198,11 @@ fn statistics_over_minutes_of_a_period() {
         d.statistic = s;
         let p = d.periods(&minutes, 600_000);
         assert_eq!(p[0], (300_000, Some(want)), "{s}");
-        let older = if s == Statistic::SampleCount { 1.0 } else { 100.0 };
+        let older = if s == Statistic::SampleCount {
+            1.0
+        } else {
+            100.0
+        };
         assert_eq!(p[1], (0, Some(older)), "{s}");
         assert_eq!(p.len(), 3);
         assert_eq!(Statistic::parse(s.as_str()), Some(s));
@@ -261,7 +284,9 @@ fn actions_fire_on_transitions_only() {
     let t = &adv.transitions[0];
     assert_eq!((t.old_state, t.new_state), (Alarm, OK));
     assert!(t.notifies());
-    assert!(advance(&d, &mut rec, &[], at(12, 45)).transitions.is_empty());
+    assert!(advance(&d, &mut rec, &[], at(12, 45))
+        .transitions
+        .is_empty());
 }
 
 #[test]
@@ -270,14 +295,22 @@ fn late_files_are_replayed_at_the_times_cloudwatch_would_have_evaluated() {
     let d = def(1, 1, TreatMissingData::NotBreaching);
     let mut rec = AlarmRecord::new("A");
     advance(&d, &mut rec, &[], at(12, 0));
-    let adv = advance(&d, &mut rec, &[data("late", &[(at(12, 3), 1.0)])], at(14, 30));
+    let adv = advance(
+        &d,
+        &mut rec,
+        &[data("late", &[(at(12, 3), 1.0)])],
+        at(14, 30),
+    );
     let seq: Vec<_> = adv
         .transitions
         .iter()
         .map(|t| (t.old_state, t.new_state))
         .collect();
     assert_eq!(seq, vec![(OK, Alarm), (Alarm, OK)]);
-    assert_eq!(adv.transitions[0].evaluated_at_ms, at(12, 4).timestamp_millis());
+    assert_eq!(
+        adv.transitions[0].evaluated_at_ms,
+        at(12, 4).timestamp_millis()
+    );
     assert_eq!(rec.state_value, OK);
     // Old datapoints are pruned; the source is remembered.
     assert!(rec.datapoints.is_empty());
@@ -291,7 +324,10 @@ fn late_files_are_replayed_at_the_times_cloudwatch_would_have_evaluated() {
     let pts = [(at(12, 4), 1.0), (at(12, 6), 1.0), (at(12, 7), 1.0)];
     let adv = advance(&d3, &mut rec, &[data("s", &pts)], at(14, 0));
     assert_eq!(adv.transitions[1].new_state, Alarm, "{:?}", adv.transitions);
-    assert_eq!(adv.transitions[1].evaluated_at_ms, at(12, 8).timestamp_millis());
+    assert_eq!(
+        adv.transitions[1].evaluated_at_ms,
+        at(12, 8).timestamp_millis()
+    );
 }
 
 #[test]
@@ -347,7 +383,10 @@ fn reasons_read_like_cloudwatch() {
         "Threshold Crossed: 2 out of the last 3 datapoints [1.0 (10/07/23 01:55:00), 3.0 (10/07/23 01:50:00)] were not greater than the threshold (10.0) (minimum 2 datapoints for ALARM -> OK transition)."
     );
     let e = def(1, 1, TreatMissingData::Missing).evaluate_periods(&range("- - -"), 0, OK);
-    assert_eq!(e.reason(&d, OK), "Insufficient Data: 3 datapoints were unknown.");
+    assert_eq!(
+        e.reason(&d, OK),
+        "Insufficient Data: 3 datapoints were unknown."
+    );
 }
 
 #[test]
@@ -413,10 +452,7 @@ fn state_keys_stay_under_the_prefix() {
         state_key("trailwarden-state/alarms/", "RootAccountUsage"),
         "trailwarden-state/alarms/RootAccountUsage.json"
     );
-    assert_eq!(
-        state_key("p/", "../a b/c"),
-        "p/.%2E%2Fa%20b%2Fc.json"
-    );
+    assert_eq!(state_key("p/", "../a b/c"), "p/.%2E%2Fa%20b%2Fc.json");
     assert_eq!(state_key("p/", "é"), "p/%C3%A9.json");
 }
 
@@ -500,7 +536,11 @@ async fn two_concurrent_updates_lose_nothing() {
         );
         let (ra, rb) = (ra.unwrap(), rb.unwrap());
         assert!(ra.written && rb.written);
-        assert_eq!(ra.conflicts + rb.conflicts, 1, "exactly one writer had to retry");
+        assert_eq!(
+            ra.conflicts + rb.conflicts,
+            1,
+            "exactly one writer had to retry"
+        );
         assert_eq!(store.puts.load(Ordering::SeqCst), 3);
         let stored: AlarmRecord =
             serde_json::from_slice(&store.inner.get("b", &key).await.unwrap().body).unwrap();

@@ -206,7 +206,10 @@ mod tests {
             .collect();
         assert_eq!(docs.len(), 4);
         for d in &docs {
-            assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["User"]]));
+            assert_eq!(
+                d["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+                json!([["User"]])
+            );
             assert!(d["User"] == "alice" || d["User"] == "bob");
         }
     }

@@ -4,8 +4,9 @@
 //! A user filter file holds a list of filters (or `{"metricFilters": [...]}`, the shape of
 //! `aws logs describe-metric-filters`). Each filter has PutMetricFilter's fields
 //! (`filterName`, `filterPattern`, `metricTransformations`) and optionally `alarm`, with
-//! PutMetricAlarm's field names; every alarm field is optional and defaults to the CIS alarm
-//! settings (`Sum` over 300 s, `GreaterThanOrEqualToThreshold` 1, 1 of 1, `notBreaching`):
+//! PutMetricAlarm's field names; every alarm field is optional: `TreatMissingData` defaults to
+//! `missing` and `DatapointsToAlarm` to `EvaluationPeriods`, as in CloudWatch, the others to the
+//! CIS alarm settings (`Sum` over 300 s, `GreaterThanOrEqualToThreshold` 1, 1 period):
 //!
 //! ```yaml
 //! - filterName: DeleteBucket
@@ -28,9 +29,7 @@ use std::path::Path;
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::alarm::{
-    AlarmDefinition, ComparisonOperator, MetricId, Statistic, TreatMissingData,
-};
+use crate::alarm::{AlarmDefinition, ComparisonOperator, MetricId, Statistic, TreatMissingData};
 use crate::filter::cis::{self, AlarmSettings};
 use crate::filter::metric::{CompiledMetricFilter, MetricFilter, MetricTransformation};
 use crate::filter::{FilterSet, PatternKind};
@@ -321,7 +320,10 @@ fn user_alarm(
     spec: &AlarmSpec,
 ) -> Result<AlarmDefinition, String> {
     let d = AlarmSettings::default();
-    let name = spec.alarm_name.clone().unwrap_or_else(|| u.filter_name.clone());
+    let name = spec
+        .alarm_name
+        .clone()
+        .unwrap_or_else(|| u.filter_name.clone());
     let one_of = |field: &str, v: &str, all: &[&str]| {
         format!(
             "alarm.{field} {v:?} is not valid: expected one of {}",
@@ -333,10 +335,11 @@ fn user_alarm(
         .comparison_operator
         .as_deref()
         .unwrap_or(&d.comparison_operator);
+    // CloudWatch's default, unlike the CIS alarms' notBreaching.
     let tmd = spec
         .treat_missing_data
         .as_deref()
-        .unwrap_or(&d.treat_missing_data);
+        .unwrap_or(TreatMissingData::Missing.as_str());
     let evaluation_periods = spec.evaluation_periods.unwrap_or(d.evaluation_periods);
     let dims: Vec<(String, String)> = spec
         .dimensions

@@ -138,7 +138,9 @@ pub fn is_sensitive_key(key: &str) -> bool {
     ];
     const IDENTIFIERS: &[&str] = &["id", "ids", "arn", "arns", "name", "names", "type"];
     let identifier = IDENTIFIERS.iter().any(|s| k.ends_with(s))
-        && ["secret", "token", "credential"].iter().any(|w| k.contains(w));
+        && ["secret", "token", "credential"]
+            .iter()
+            .any(|w| k.contains(w));
     WORDS.iter().any(|w| k.contains(w)) && !identifier
 }
 
@@ -234,7 +236,9 @@ pub fn summarize_record(r: &Value) -> Value {
         let mut p = p.clone();
         redact(&mut p);
         cut_strings(&mut p);
-        let size = serde_json::to_vec(&p).map(|b| b.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&p)
+            .map(|b| b.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_REQUEST_PARAMETERS_BYTES {
             let keys: Vec<Value> = p
                 .as_object()
@@ -271,7 +275,7 @@ pub fn summarize_record(r: &Value) -> Value {
 /// The alarm message for a transition, as JSON text under SNS's limit. `records` are record
 /// summaries ([`summarize_record`]) in time order; `total` how many matched in all (some may not
 /// have been kept). As many records as fit are included; `MatchingRecordsOmitted` says how many
-/// were left out.
+/// were left out. `source` names the log files or payloads counted (the first 20).
 pub fn alarm_message(
     def: &AlarmDefinition,
     t: &Transition,
@@ -294,7 +298,10 @@ pub fn alarm_message(
     m.insert("AlarmConfigurationUpdatedTimestamp".into(), Value::Null);
     m.insert("NewStateValue".into(), json!(t.new_state));
     m.insert("NewStateReason".into(), json!(t.reason));
-    m.insert("StateChangeTime".into(), json!(state_change_time(changed_at)));
+    m.insert(
+        "StateChangeTime".into(),
+        json!(state_change_time(changed_at)),
+    );
     m.insert("Region".into(), json!(region_name(&ctx.region)));
     m.insert("AlarmArn".into(), json!(ctx.alarm_arn(&def.name)));
     m.insert("OldStateValue".into(), json!(t.old_state));
@@ -325,7 +332,14 @@ pub fn alarm_message(
             .map(state_change_time)
             .unwrap_or_default()),
     );
-    m.insert("Sources".into(), json!(source));
+    const MAX_SOURCES: usize = 20;
+    m.insert(
+        "Sources".into(),
+        json!(source.iter().take(MAX_SOURCES).collect::<Vec<_>>()),
+    );
+    if source.len() > MAX_SOURCES {
+        m.insert("SourcesOmitted".into(), json!(source.len() - MAX_SOURCES));
+    }
     m.insert("MatchingRecordsTotal".into(), json!(total));
     // Fill with records while the whole message stays under the budget.
     let base_len = serde_json::to_vec(&Value::Object(m.clone()))

@@ -22,9 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::alarm::{
-    self, Aggregate, AlarmDefinition, AlarmState, MetricId, NewData, Transition,
-};
+use crate::alarm::{self, Aggregate, AlarmDefinition, AlarmState, MetricId, NewData, Transition};
 use crate::delivery::ConfigError;
 use crate::filter::{Extracted, MatchSet, Scratch};
 use crate::gz;
@@ -82,7 +80,11 @@ impl AlertingConfig {
     /// `ENABLE_CIS_FILTERS`, `AWS_REGION` (or `AWS_DEFAULT_REGION`), `STATE_PREFIX` and
     /// `MAX_DECOMPRESSED_BYTES`.
     pub fn from_env_with(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let non_empty = |k: &str| get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let non_empty = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let bucket = non_empty("TRAIL_BUCKET").ok_or(ConfigError::Missing("TRAIL_BUCKET"))?;
         let region = non_empty("AWS_REGION")
             .or_else(|| non_empty("AWS_DEFAULT_REGION"))
@@ -120,15 +122,15 @@ impl AlertingConfig {
             c.state_prefix = if p.is_empty() { p } else { format!("{p}/") };
         }
         if let Some(v) = non_empty("MAX_DECOMPRESSED_BYTES") {
-            c.max_decompressed = v
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n >= 1024)
-                .ok_or(ConfigError::Invalid {
-                    name: "MAX_DECOMPRESSED_BYTES".into(),
-                    value: v,
-                    expected: "a number of bytes, at least 1024",
-                })?;
+            c.max_decompressed =
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n >= 1024)
+                    .ok_or(ConfigError::Invalid {
+                        name: "MAX_DECOMPRESSED_BYTES".into(),
+                        value: v,
+                        expected: "a number of bytes, at least 1024",
+                    })?;
         }
         Ok(c)
     }
@@ -424,7 +426,10 @@ fn add_record(
         Some(t) => t,
         None => {
             let text = match &parsed {
-                Some(v) => v.get("eventTime").and_then(Value::as_str).map(str::to_string),
+                Some(v) => v
+                    .get("eventTime")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 None => serde_json::from_slice::<EventTime>(record)
                     .ok()
                     .and_then(|e| e.event_time),
@@ -547,7 +552,10 @@ impl Alerting<'_> {
         if let Some(data) = event.pointer("/awslogs/data") {
             match data.as_str() {
                 Some(d) => inputs.push(Input::Subscription(d.to_string())),
-                None => run.bad("CloudWatch Logs subscription payload", "awslogs.data is not a string"),
+                None => run.bad(
+                    "CloudWatch Logs subscription payload",
+                    "awslogs.data is not a string",
+                ),
             }
         } else if let Some(records) = event
             .get("Records")
@@ -566,9 +574,9 @@ impl Alerting<'_> {
                     continue;
                 };
                 if !name.starts_with("ObjectCreated:") {
-                    run.report
-                        .skipped
-                        .push(format!("s3://{bucket}/{key}: event {name:?} is not ObjectCreated"));
+                    run.report.skipped.push(format!(
+                        "s3://{bucket}/{key}: event {name:?} is not ObjectCreated"
+                    ));
                     continue;
                 }
                 match decode_s3_key(key) {
@@ -609,7 +617,16 @@ impl Alerting<'_> {
                 ),
             );
         }
+        let mut seen = std::collections::BTreeSet::new();
         for input in inputs {
+            if let Input::LogFile { bucket, key } = &input {
+                if !seen.insert((bucket.clone(), key.clone())) {
+                    run.report
+                        .skipped
+                        .push(format!("s3://{bucket}/{key}: listed twice in the event"));
+                    continue;
+                }
+            }
             match input {
                 Input::LogFile { bucket, key } => self.read_log_file(&mut run, &bucket, &key).await,
                 Input::Subscription(d) => run.add_subscription(&d, self.config.max_decompressed),
@@ -640,7 +657,10 @@ impl Alerting<'_> {
         }
         match self.store.get(bucket, key).await {
             Ok(obj) => {
-                let id = format!("{name}#{}", obj.etag.as_deref().unwrap_or("").trim_matches('"'));
+                let id = format!(
+                    "{name}#{}",
+                    obj.etag.as_deref().unwrap_or("").trim_matches('"')
+                );
                 run.add_log_file(id, &name, &obj.body, self.config.max_decompressed);
             }
             Err(e) if e.is_not_found() => run.bad(&name, e),
@@ -749,7 +769,11 @@ impl Alerting<'_> {
         // Metrics out, from the sources no alarm had already counted (a redelivered event
         // publishes nothing twice).
         let mut merged = MetricSeries::new();
-        for s in run.sources.iter().filter(|s| !duplicate_sources.contains(&s.id)) {
+        for s in run
+            .sources
+            .iter()
+            .filter(|s| !duplicate_sources.contains(&s.id))
+        {
             for (id, series) in &s.series {
                 let m = merged.entry(id.clone()).or_insert_with(|| Series {
                     unit: series.unit.clone(),

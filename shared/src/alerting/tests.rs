@@ -105,7 +105,10 @@ fn alarm_message_has_cloudwatchs_shape_plus_the_records() {
     assert_eq!(v["MatchingRecordsTotal"], 1);
     assert_eq!(v["MatchingRecordsOmitted"], 0);
     let r = &v["MatchingRecords"][0];
-    assert_eq!(r["userIdentity"]["arn"], "arn:aws:iam::123456789012:user/mallory");
+    assert_eq!(
+        r["userIdentity"]["arn"],
+        "arn:aws:iam::123456789012:user/mallory"
+    );
     assert_eq!(r["userIdentity"]["type"], "IAMUser");
     assert_eq!(r["eventSource"], "cloudtrail.amazonaws.com");
     assert_eq!(r["eventName"], "StopLogging");
@@ -137,8 +140,15 @@ fn alarm_message_stays_under_the_sns_limit_and_says_what_was_left_out() {
     let one = summarize_record(&r);
     let records = vec![one; 3000];
     let body = alarm_message(&def, &t, &ctx(), Utc::now(), &records, 3500, &[]);
-    assert!(body.len() <= crate::notify::MAX_MESSAGE_BYTES, "{}", body.len());
-    assert!(body.len() > crate::notify::MAX_MESSAGE_BYTES - 10_000, "fills the message");
+    assert!(
+        body.len() <= crate::notify::MAX_MESSAGE_BYTES,
+        "{}",
+        body.len()
+    );
+    assert!(
+        body.len() > crate::notify::MAX_MESSAGE_BYTES - 10_000,
+        "fills the message"
+    );
     let v: Value = serde_json::from_str(&body).unwrap();
     let kept = v["MatchingRecords"].as_array().unwrap().len();
     assert!(kept > 100 && kept < 3000, "{kept}");
@@ -201,7 +211,13 @@ fn secrets_never_reach_the_message() {
     assert!(!serde_json::to_string(&summarize_record(&a))
         .unwrap()
         .contains("wJalr"));
-    for k in ["accessKeyId", "secretVersionId", "roleArn", "bucketName", "keyId"] {
+    for k in [
+        "accessKeyId",
+        "secretVersionId",
+        "roleArn",
+        "bucketName",
+        "keyId",
+    ] {
         assert!(!is_sensitive_key(k), "{k}");
     }
     for k in [
@@ -307,7 +323,16 @@ fn user_filters_from_yaml() {
     assert_eq!(a.name, "DeleteBucket");
     assert_eq!(a.description.as_deref(), Some("A bucket was deleted"));
     assert_eq!(a.period, 300);
-    assert_eq!(a.treat_missing_data, TreatMissingData::NotBreaching);
+    assert_eq!(
+        a.treat_missing_data,
+        TreatMissingData::Missing,
+        "CloudWatch's default"
+    );
+    assert_eq!(a.statistic, Statistic::Sum);
+    assert_eq!(
+        a.comparison_operator,
+        crate::alarm::ComparisonOperator::GreaterThanOrEqualToThreshold
+    );
     assert_eq!(a.metric.namespace, "Custom/Security");
     let b = &engine.alarms()[16];
     assert_eq!(b.name, "ErrorsByMallory");
@@ -459,7 +484,10 @@ fn config_from_the_environment() {
     let c = AlertingConfig::from_env_with(&env(&[
         ("TRAIL_BUCKET", "trail"),
         ("AWS_REGION", "eu-west-1"),
-        ("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:111122223333:alerts"),
+        (
+            "ALERT_TOPIC_ARN",
+            "arn:aws:sns:eu-west-1:111122223333:alerts",
+        ),
         ("METRIC_NAMESPACE", "LogMetrics"),
         ("ENABLE_CIS_FILTERS", "false"),
         ("STATE_PREFIX", "/state/"),
@@ -485,10 +513,29 @@ fn config_from_the_environment() {
     ]))
     .unwrap_err();
     assert!(e.to_string().contains("SNS topic ARN"), "{e}");
+    // FILTERS_FILE on disk.
+    let dir = std::env::temp_dir().join(format!("tw-filters-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("filters.yaml");
+    std::fs::write(&f, GOOD_YAML).unwrap();
+    let mut c = AlertingConfig::new("t", "us-east-1");
+    c.filters_file = Some(f.clone());
+    assert_eq!(c.engine().unwrap().filters().len(), 18);
+    std::fs::write(&f, "- filterName: x\n").unwrap();
+    let e = c.engine().unwrap_err().to_string();
+    assert!(
+        e.contains("filters.yaml, filter #1 (\"x\"): missing field `filterPattern`"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     // A namespace the filters refuse is reported when the filters are compiled.
     let mut c = AlertingConfig::new("t", "us-east-1");
     c.namespace = "bad:namespace".into();
-    assert!(c.engine().unwrap_err().to_string().contains("METRIC_NAMESPACE"));
+    assert!(c
+        .engine()
+        .unwrap_err()
+        .to_string()
+        .contains("METRIC_NAMESPACE"));
 }
 
 #[test]
