@@ -32,8 +32,17 @@ fn lines(out: &Output) -> Vec<Value> {
 #[test]
 fn evaluates_an_item_in_either_encoding() {
     let notification = kit().join("data/config/items/rdk-example_ci-AWS_EC2_SecurityGroup.json");
-    let out = run(&["evaluate-rule", "--rule", "restricted-ssh", notification.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "evaluate-rule",
+        "--rule",
+        "restricted-ssh",
+        notification.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = lines(&out);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["complianceType"], "NON_COMPLIANT");
@@ -42,9 +51,19 @@ fn evaluates_an_item_in_either_encoding() {
     assert!(v[0]["annotation"].as_str().unwrap().contains("22"));
 
     // API encoding (GetResourceConfigHistory answer, configuration as a JSON string).
-    let api = kit().join("data/config/items/api-GetResourceConfigHistory-SecurityGroup-aws-docs.json");
-    let out = run(&["evaluate-rule", "--rule", "INCOMING_SSH_DISABLED", api.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let api =
+        kit().join("data/config/items/api-GetResourceConfigHistory-SecurityGroup-aws-docs.json");
+    let out = run(&[
+        "evaluate-rule",
+        "--rule",
+        "INCOMING_SSH_DISABLED",
+        api.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for v in lines(&out) {
         assert_eq!(v["resourceType"], "AWS::EC2::SecurityGroup");
         assert!(v["complianceType"].is_string());
@@ -53,10 +72,15 @@ fn evaluates_an_item_in_either_encoding() {
 
 #[test]
 fn evaluates_a_whole_rule_event_with_parameters() {
-    let event = repo().join("events/config-rule-evaluator/ConfigurationItemChangeNotification.json");
+    let event =
+        repo().join("events/config-rule-evaluator/ConfigurationItemChangeNotification.json");
     // The event names restricted-ssh: port 22 open to the world.
     let out = run(&["evaluate-rule", event.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(lines(&out)[0]["complianceType"], "NON_COMPLIANT");
     // Another rule, with parameters: blocking only 3389 makes the group compliant.
     let out = run(&[
@@ -67,7 +91,11 @@ fn evaluates_a_whole_rule_event_with_parameters() {
         r#"{"blockedPort1":"3389","blockedPort2":"3389","blockedPort3":"3389","blockedPort4":"3389","blockedPort5":"3389"}"#,
         event.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(lines(&out)[0]["complianceType"], "COMPLIANT");
 }
 
@@ -78,18 +106,36 @@ fn bad_input_is_an_error_on_stderr() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("InvalidParameterValueException: blockedPort1"), "{err}");
+    assert!(
+        err.contains("InvalidParameterValueException: blockedPort1"),
+        "{err}"
+    );
 
     let broken = kit().join("data/config/rdk-example-ci/AWS_EC2_NetworkInterface.json");
-    let out = run(&["evaluate-rule", "--rule", "restricted-ssh", broken.to_str().unwrap()]);
+    let out = run(&[
+        "evaluate-rule",
+        "--rule",
+        "restricted-ssh",
+        broken.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
 
-    let out = run(&["evaluate-rule", "--rule", "no-such-rule", event.to_str().unwrap()]);
+    let out = run(&[
+        "evaluate-rule",
+        "--rule",
+        "no-such-rule",
+        event.to_str().unwrap(),
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown rule"));
 
-    let out = run(&["evaluate-rule", "--rule", "restricted-ssh", "/nonexistent/item.json"]);
+    let out = run(&[
+        "evaluate-rule",
+        "--rule",
+        "restricted-ssh",
+        "/nonexistent/item.json",
+    ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }

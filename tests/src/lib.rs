@@ -5,6 +5,8 @@
 //! `scripts/test.sh` installs the emulator and sets `MOTO_SERVER`; without it the tests fail with
 //! a message saying so.
 
+pub mod proxy;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
