@@ -1,8 +1,8 @@
 //! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
 
+mod filters;
 mod remediate;
 mod rules;
-mod filters;
 mod trail;
 
 use clap::{Parser, Subcommand};

@@ -25,7 +25,11 @@ fn run(args: &[&str], env: &[(String, String)], stdin: Option<&[u8]>) -> Output 
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -34,7 +38,12 @@ fn the_kits_synthetic_chain_validates() {
     let args_file = std::fs::read_to_string(dir.join("validate-logs-args.txt")).unwrap();
     let mut args: Vec<String> = vec!["validate-logs".into()];
     args.extend(args_file.split_whitespace().map(String::from));
-    args.extend(["--public-key".into(), dir.join("ListPublicKeys.json").to_string_lossy().into_owned()]);
+    args.extend([
+        "--public-key".into(),
+        dir.join("ListPublicKeys.json")
+            .to_string_lossy()
+            .into_owned(),
+    ]);
     args.extend(["--local-dir".into(), dir.to_string_lossy().into_owned()]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = run(&refs, &[], None);
@@ -54,23 +63,60 @@ fn deliver_sign_and_validate_by_hand_against_the_emulator() {
     let tmp = std::env::temp_dir().join(format!("tw-cli-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).unwrap();
     // A gzip CloudTrail file, a bare array (stratus), NDJSON (otrf) and stdin.
-    let invictus = std::fs::read_dir(kit().join("data/cloudtrail/invictus-ir")).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|x| x == "json")).unwrap();
+    let invictus = std::fs::read_dir(kit().join("data/cloudtrail/invictus-ir"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
     let gz_file = tmp.join("records.json.gz");
-    std::fs::write(&gz_file, trailwarden::gz::compress(&std::fs::read(&invictus).unwrap(), 6)).unwrap();
-    let stratus = kit().join("data/cloudtrail/stratus-red-team/aws.defense-evasion.cloudtrail-stop.json");
+    std::fs::write(
+        &gz_file,
+        trailwarden::gz::compress(&std::fs::read(&invictus).unwrap(), 6),
+    )
+    .unwrap();
+    let stratus =
+        kit().join("data/cloudtrail/stratus-red-team/aws.defense-evasion.cloudtrail-stop.json");
     let otrf = kit().join("data/cloudtrail/otrf/ec2_proxy_s3_exfiltration_2020-09-14011940.json");
-    let files: Vec<String> = [gz_file.clone(), stratus, otrf].iter().map(|p| p.to_string_lossy().into_owned()).collect();
-    let mut args = vec!["deliver", "--s3-bucket", "by-hand", "--s3-prefix", "imports"];
+    let files: Vec<String> = [gz_file.clone(), stratus, otrf]
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec![
+        "deliver",
+        "--s3-bucket",
+        "by-hand",
+        "--s3-prefix",
+        "imports",
+    ];
     args.extend(files.iter().map(String::as_str));
     args.push("-");
-    let o = run(&args, &env, Some(std::fs::read(&invictus).unwrap().as_slice()));
+    let o = run(
+        &args,
+        &env,
+        Some(std::fs::read(&invictus).unwrap().as_slice()),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let keys: Vec<String> = String::from_utf8_lossy(&o.stdout).lines().map(String::from).collect();
+    let keys: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
     assert!(keys.len() >= 3, "{keys:?}");
-    assert!(keys.iter().all(|k| k.starts_with("imports/AWSLogs/") && k.ends_with(".json.gz")), "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("imports/AWSLogs/") && k.ends_with(".json.gz")),
+        "{keys:?}"
+    );
     // Running the same import again writes nothing new: the same keys (idempotent backfills).
-    let again = run(&args, &env, Some(std::fs::read(&invictus).unwrap().as_slice()));
-    let again_keys: Vec<String> = String::from_utf8_lossy(&again.stdout).lines().map(String::from).collect();
+    let again = run(
+        &args,
+        &env,
+        Some(std::fs::read(&invictus).unwrap().as_slice()),
+    );
+    let again_keys: Vec<String> = String::from_utf8_lossy(&again.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
     assert_eq!(again_keys, keys);
 
     let pem = repo_root().join("shared/tests/data/test-signing-key.pem");
@@ -78,31 +124,114 @@ fn deliver_sign_and_validate_by_hand_against_the_emulator() {
     let arn = "arn:aws:cloudtrail:us-east-1:123837392027:trail/imports";
     let end = Utc::now().duration_trunc(Duration::hours(1)).unwrap() + Duration::hours(1);
     let end_s = trailwarden::layout::format_time(end);
-    let o = run(&["sign-digest", "--s3-bucket", "by-hand", "--s3-prefix", "imports", "--trail-arn", arn, "--private-key", &pem, "--end-time", &end_s], &env, None);
+    let o = run(
+        &[
+            "sign-digest",
+            "--s3-bucket",
+            "by-hand",
+            "--s3-prefix",
+            "imports",
+            "--trail-arn",
+            arn,
+            "--private-key",
+            &pem,
+            "--end-time",
+            &end_s,
+        ],
+        &env,
+        None,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let digests = String::from_utf8_lossy(&o.stdout).lines().count();
-    assert!(digests >= 1, "one digest per account/region with a trail folder: {}", text(&o));
+    assert!(
+        digests >= 1,
+        "one digest per account/region with a trail folder: {}",
+        text(&o)
+    );
 
     let keys_json = run(&["public-key", "--private-key", &pem], &[], None);
     let key_file = tmp.join("keys.json");
     std::fs::write(&key_file, &keys_json.stdout).unwrap();
     let start_s = trailwarden::layout::format_time(end - Duration::hours(2));
     let kf = key_file.to_string_lossy();
-    let o = run(&["validate-logs", "--trail-arn", arn, "--s3-bucket", "by-hand", "--s3-prefix", "imports", "--start-time", &start_s, "--end-time", &end_s, "--public-key", &kf, "--account-id", "123837392027"], &env, None);
+    let o = run(
+        &[
+            "validate-logs",
+            "--trail-arn",
+            arn,
+            "--s3-bucket",
+            "by-hand",
+            "--s3-prefix",
+            "imports",
+            "--start-time",
+            &start_s,
+            "--end-time",
+            &end_s,
+            "--public-key",
+            &kf,
+            "--account-id",
+            "123837392027",
+        ],
+        &env,
+        None,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("1/1 digest files valid"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("1/1 digest files valid"),
+        "{}",
+        text(&o)
+    );
 
     // Bad input: a truncated gzip file, a reversed time range, an injected prefix.
     let bad = tmp.join("truncated.json.gz");
     let whole = std::fs::read(&gz_file).unwrap();
     std::fs::write(&bad, &whole[..whole.len() / 2]).unwrap();
-    let o = run(&["deliver", "--s3-bucket", "by-hand", &bad.to_string_lossy()], &env, None);
+    let o = run(
+        &["deliver", "--s3-bucket", "by-hand", &bad.to_string_lossy()],
+        &env,
+        None,
+    );
     assert_ne!(o.status.code(), Some(0));
-    assert!(text(&o).contains("gzip stream is truncated"), "{}", text(&o));
-    let o = run(&["validate-logs", "--trail-arn", arn, "--s3-bucket", "by-hand", "--start-time", &end_s, "--end-time", &start_s, "--public-key", &kf], &env, None);
+    assert!(
+        text(&o).contains("gzip stream is truncated"),
+        "{}",
+        text(&o)
+    );
+    let o = run(
+        &[
+            "validate-logs",
+            "--trail-arn",
+            arn,
+            "--s3-bucket",
+            "by-hand",
+            "--start-time",
+            &end_s,
+            "--end-time",
+            &start_s,
+            "--public-key",
+            &kf,
+        ],
+        &env,
+        None,
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("start-time must occur before end-time"), "{}", text(&o));
-    let o = run(&["deliver", "--s3-bucket", "by-hand", "--s3-prefix", "../escape", &files[0]], &env, None);
+    assert!(
+        text(&o).contains("start-time must occur before end-time"),
+        "{}",
+        text(&o)
+    );
+    let o = run(
+        &[
+            "deliver",
+            "--s3-bucket",
+            "by-hand",
+            "--s3-prefix",
+            "../escape",
+            &files[0],
+        ],
+        &env,
+        None,
+    );
     assert_ne!(o.status.code(), Some(0));
     assert!(text(&o).contains("invalid key prefix"), "{}", text(&o));
     let _ = std::fs::remove_dir_all(PathBuf::from(&tmp));

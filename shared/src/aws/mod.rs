@@ -2,14 +2,19 @@
 //! Endpoints come from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables,
 //! so the same binary runs against AWS and against a local emulator.
 
-#[cfg(any(feature = "aws-s3", feature = "aws-ec2", feature = "aws-cloudtrail", feature = "aws-rds"))]
+#[cfg(any(
+    feature = "aws-s3",
+    feature = "aws-ec2",
+    feature = "aws-cloudtrail",
+    feature = "aws-rds"
+))]
 pub(crate) mod act;
 #[cfg(feature = "aws-cloudtrail")]
 pub mod cloudtrail;
-#[cfg(feature = "aws-ec2")]
-pub mod ec2;
 #[cfg(feature = "aws-config-rules")]
 pub mod config;
+#[cfg(feature = "aws-ec2")]
+pub mod ec2;
 #[cfg(feature = "aws-kms")]
 pub mod kms;
 #[cfg(feature = "aws-rds")]
@@ -70,20 +75,36 @@ pub async fn load_remediator_config() -> aws_config::SdkConfig {
 }
 
 /// The resource actuators on AWS, from one SDK configuration.
-#[cfg(all(feature = "aws-s3", feature = "aws-ec2", feature = "aws-cloudtrail", feature = "aws-rds"))]
+#[cfg(all(
+    feature = "aws-s3",
+    feature = "aws-ec2",
+    feature = "aws-cloudtrail",
+    feature = "aws-rds"
+))]
 pub fn cloud(cfg: &aws_config::SdkConfig, s3_path_style: bool) -> crate::remediation::Cloud {
     use std::sync::Arc;
-    let s3 = aws_sdk_s3::config::Builder::from(cfg).force_path_style(s3_path_style).build();
+    let s3 = aws_sdk_s3::config::Builder::from(cfg)
+        .force_path_style(s3_path_style)
+        .build();
     crate::remediation::Cloud {
-        s3: Arc::new(s3_actuator::S3Resources::new(aws_sdk_s3::Client::from_conf(s3))),
+        s3: Arc::new(s3_actuator::S3Resources::new(
+            aws_sdk_s3::Client::from_conf(s3),
+        )),
         ec2: Arc::new(ec2::Ec2Resources::new(aws_sdk_ec2::Client::new(cfg))),
-        cloudtrail: Arc::new(cloudtrail::CloudTrailResources::new(aws_sdk_cloudtrail::Client::new(cfg))),
+        cloudtrail: Arc::new(cloudtrail::CloudTrailResources::new(
+            aws_sdk_cloudtrail::Client::new(cfg),
+        )),
         rds: Arc::new(rds::RdsResources::new(aws_sdk_rds::Client::new(cfg))),
     }
 }
 
 /// The resource actuators on AWS from the environment (endpoint overrides included).
-#[cfg(all(feature = "aws-s3", feature = "aws-ec2", feature = "aws-cloudtrail", feature = "aws-rds"))]
+#[cfg(all(
+    feature = "aws-s3",
+    feature = "aws-ec2",
+    feature = "aws-cloudtrail",
+    feature = "aws-rds"
+))]
 pub async fn cloud_from_env() -> crate::remediation::Cloud {
     let cfg = load_remediator_config().await;
     cloud(&cfg, endpoint_overridden("S3"))
