@@ -292,10 +292,9 @@ pub async fn apply(
             let obj = s.get(BUCKET, &d[mid]).await.expect("digest");
             let mut meta = obj.metadata.clone();
             let sig = meta.get("signature").cloned().unwrap_or_default();
-            let flipped = if sig.starts_with('0') {
-                format!("1{}", &sig[1..])
-            } else {
-                format!("0{}", &sig[1..])
+            let flipped = match sig.strip_prefix('0') {
+                Some(rest) => format!("1{rest}"),
+                None => format!("0{}", sig.get(1..).unwrap_or("")),
             };
             meta.insert("signature".into(), flipped);
             s.overwrite(BUCKET, &d[mid], obj.body, meta);
