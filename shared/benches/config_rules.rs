@@ -70,9 +70,9 @@ impl ConfigClient for BenchClient {
             .history_answer
             .as_deref()
             .ok_or_else(|| PortError::NotFound("no history".into()))?;
-        let answer: Value =
+        let mut answer: Value =
             serde_json::from_str(text).map_err(|e| PortError::Other(e.to_string()))?;
-        ConfigurationItem::from_value(&answer["configurationItems"][0])
+        ConfigurationItem::from_owned(answer["configurationItems"][0].take())
             .map_err(|e| PortError::Other(e.to_string()))
     }
     async fn list_discovered_resources(&self, _: &str) -> Result<Vec<String>, PortError> {
@@ -530,8 +530,9 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// The child: handles one oversized (1 MB) item and prints VmHWM before/after.
-fn rss_child() {
+/// The oversized case's input: the `GetResourceConfigHistory` answer (a 1 MB security group in
+/// the API encoding, `configuration` as a JSON string) and the notification pointing at it.
+fn oversized_input() -> (String, String, usize) {
     let mut rng = Rng(42);
     let mut perms = Vec::new();
     let mut size = 0;
@@ -542,7 +543,6 @@ fn rss_child() {
     }
     let mut item = security_group(&mut rng, 0);
     item["configuration"]["ipPermissions"] = Value::Array(perms);
-    // API encoding: configuration as a JSON string, API field names.
     let config_text = item["configuration"].to_string();
     let api_item = json!({
         "version": "1.3", "accountId": "123456789012",
@@ -571,9 +571,14 @@ fn rss_child() {
         "configRuleName": "restricted-ssh", "accountId": "123456789012", "version": "1.0",
     })
     .to_string();
-    let answer_len = answer.len();
-    let config_len = config_text.len();
-    drop(item);
+    (answer, event, config_text.len())
+}
+
+/// The child (`--rss-child ANSWER EVENT`): reads the two files, handles the event once (the
+/// port parses the answer as the adapter would) and prints VmHWM before and after.
+fn rss_child(answer_path: &str, event_path: &str) {
+    let answer = std::fs::read_to_string(answer_path).unwrap();
+    let event = std::fs::read_to_string(event_path).unwrap();
     let client = BenchClient {
         history_answer: Some(answer),
     };
@@ -589,8 +594,6 @@ fn rss_child() {
     println!(
         "{}",
         json!({
-            "configuration_bytes": config_len,
-            "answer_bytes": answer_len,
             "vm_hwm_before_kib": before,
             "vm_hwm_after_kib": after,
             "ms": took.as_secs_f64() * 1e3,
@@ -600,31 +603,55 @@ fn rss_child() {
 }
 
 fn peak_rss() {
+    let (answer, event, config_len) = oversized_input();
+    let dir = std::env::temp_dir().join(format!("trailwarden-bench-rss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (answer_path, event_path) = (dir.join("answer.json"), dir.join("event.json"));
+    std::fs::write(&answer_path, &answer).unwrap();
+    std::fs::write(&event_path, &event).unwrap();
     let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
+    // Under /usr/bin/time -v when it is there, for the kernel's own maximum RSS.
+    let timed = std::path::Path::new("/usr/bin/time").exists();
+    let mut cmd = if timed {
+        let mut c = std::process::Command::new("/usr/bin/time");
+        c.arg("-v").arg(&exe);
+        c
+    } else {
+        std::process::Command::new(&exe)
+    };
+    let out = cmd
         .arg("--rss-child")
+        .arg(&answer_path)
+        .arg(&event_path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let kib = |k: &str| v[k].as_u64().unwrap_or(0);
     println!(
         "\n3. one oversized item ({:.2} MB configuration, {:.2} MB GetResourceConfigHistory answer), restricted-ssh, {}:",
-        kib("configuration_bytes") as f64 / 1e6,
-        kib("answer_bytes") as f64 / 1e6,
+        config_len as f64 / 1e6,
+        answer.len() as f64 / 1e6,
         v["compliance"].as_str().unwrap_or("?")
     );
     println!(
-        "   peak RSS (VmHWM) {:.1} MiB after handling; {:.1} MiB before (process + input); handling added {:.1} MiB; took {:.1} ms",
+        "   peak RSS (VmHWM) {:.1} MiB; {:.1} MiB before handling (process + the 1.2 MB input); handling added {:.1} MiB; took {:.1} ms",
         kib("vm_hwm_after_kib") as f64 / 1024.0,
         kib("vm_hwm_before_kib") as f64 / 1024.0,
         (kib("vm_hwm_after_kib") - kib("vm_hwm_before_kib")) as f64 / 1024.0,
         v["ms"].as_f64().unwrap_or(0.0)
     );
+    if let Some(max) = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+    {
+        println!(
+            "   /usr/bin/time -v: maximum resident set size {:.1} MiB",
+            max.trim().parse::<f64>().unwrap_or(0.0) / 1024.0
+        );
+    }
 }
 
 fn arg(args: &[String], name: &str, default: usize) -> usize {
@@ -641,8 +668,8 @@ fn main() {
         phases();
         return;
     }
-    if args.iter().any(|a| a == "--rss-child") {
-        rss_child();
+    if let Some(i) = args.iter().position(|a| a == "--rss-child") {
+        rss_child(&args[i + 1], &args[i + 2]);
         return;
     }
     // `cargo test --benches` runs bench targets with no `--bench`: keep that quick.
