@@ -308,7 +308,7 @@ async fn periodic_run_over_250_buckets_sends_100_100_50_and_cleans_up() {
             async move {
                 s3.create_bucket().bucket(&b).send().await.unwrap();
                 let i: usize = b[5..].parse().unwrap();
-                if i % 4 == 0 {
+                if i.is_multiple_of(4) {
                     block_public_access(&s3, &b).await;
                 }
             }

@@ -19,9 +19,9 @@ use trailwarden::config::{
 pub async fn handle(
     client: &dyn ConfigClient,
     options: &EvaluatorOptions,
-    event: &Value,
+    event: Value,
 ) -> Result<Value, Diagnostic> {
-    let result = match ConfigRuleEvent::from_value(event) {
+    let result = match ConfigRuleEvent::from_owned(event) {
         Ok(event) => evaluate_rule_event(&event, client, options).await,
         Err(e) => Err(e),
     };
@@ -118,7 +118,7 @@ mod tests {
         let out = handle(
             &client,
             &EvaluatorOptions::default(),
-            &event(r#"{"rule":"restricted-ssh"}"#),
+            event(r#"{"rule":"restricted-ssh"}"#),
         )
         .await
         .unwrap();
@@ -135,7 +135,7 @@ mod tests {
         let err = handle(
             &client,
             &EvaluatorOptions::default(),
-            &event(r#"{"blockedPort1":"ssh"}"#),
+            event(r#"{"blockedPort1":"ssh"}"#),
         )
         .await
         .unwrap_err();
@@ -155,7 +155,7 @@ mod tests {
         let err = handle(
             &client,
             &EvaluatorOptions::default(),
-            &json!({"invokingEvent": "{"}),
+            json!({"invokingEvent": "{"}),
         )
         .await
         .unwrap_err();
@@ -177,7 +177,7 @@ mod tests {
         let out = handle(
             &client,
             &EvaluatorOptions::default(),
-            &serde_json::to_value(&typed).unwrap(),
+            serde_json::to_value(&typed).unwrap(),
         )
         .await
         .unwrap();

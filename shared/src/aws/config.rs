@@ -12,7 +12,7 @@
 //!
 //! Items from the API are rebuilt as the API's JSON shape (`accountId`, `arn`, `version`,
 //! `configurationItemMD5Hash`, `relationships[].relationshipName`, `configuration` and the
-//! supplementary values as JSON strings) and normalised by [`ConfigurationItem::from_value`], so
+//! supplementary values as JSON strings) and normalised by [`ConfigurationItem::from_owned`], so
 //! rules see exactly what they see for notification items.
 //!
 //! Errors: throttling (`ThrottlingException`, `TooManyRequestsException`, `Throttling`,
@@ -252,8 +252,9 @@ pub fn base_item_json(ci: &BaseConfigurationItem) -> Value {
     })
 }
 
-fn normalise(v: &Value) -> Result<ConfigurationItem, PortError> {
-    ConfigurationItem::from_value(v).map_err(|e| PortError::Other(format!("unusable item: {e}")))
+/// The item the API answered, normalised (moved, not copied: items can be megabytes).
+fn normalise(v: Value) -> Result<ConfigurationItem, PortError> {
+    ConfigurationItem::from_owned(v).map_err(|e| PortError::Other(format!("unusable item: {e}")))
 }
 
 /// Flattens basic or advanced event selectors to the management-event selection.
@@ -334,7 +335,7 @@ impl ConfigClient for AwsConfigClient {
                 "no configuration history for {resource_type} {resource_id}"
             ))
         })?;
-        normalise(&item_json(item))
+        normalise(item_json(item))
     }
 
     async fn list_discovered_resources(
@@ -384,7 +385,7 @@ impl ConfigClient for AwsConfigClient {
         let items = out
             .base_configuration_items()
             .iter()
-            .map(|ci| normalise(&base_item_json(ci)))
+            .map(|ci| normalise(base_item_json(ci)))
             .collect::<Result<Vec<_>, _>>()?;
         let unprocessed = out
             .unprocessed_resource_keys()

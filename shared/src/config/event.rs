@@ -3,6 +3,7 @@
 //! The top level carries `invokingEvent` and `ruleParameters` as JSON **strings**; the decoded
 //! form (objects, as in the `*.decoded.json` samples and some test tools) is accepted too.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -115,11 +116,25 @@ impl InvokingEvent {
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         let v: Value =
             serde_json::from_str(text).map_err(|e| ConfigError::json("invokingEvent", e))?;
-        Self::from_value(&v)
+        Self::from_owned(v)
     }
 
     /// Parses the invoking event from a decoded JSON value.
     pub fn from_value(v: &Value) -> Result<Self, ConfigError> {
+        Self::parse(v, None)
+    }
+
+    /// As [`from_value`](Self::from_value), taking the value: the configuration item is moved
+    /// into the normalised item, not copied.
+    pub fn from_owned(mut v: Value) -> Result<Self, ConfigError> {
+        let item = v
+            .as_object_mut()
+            .and_then(|o| o.remove("configurationItem"));
+        Self::parse(&v, item)
+    }
+
+    /// `owned_item`: the `configurationItem` already taken out of `v` (owned path).
+    fn parse(v: &Value, owned_item: Option<Value>) -> Result<Self, ConfigError> {
         const W: &str = "invokingEvent";
         if !v.is_object() {
             return Err(ConfigError::invalid(W, "expected a JSON object"));
@@ -141,14 +156,21 @@ impl InvokingEvent {
         let record_version = value::string(v, &["recordVersion"]);
         Ok(match message_type {
             MessageType::ConfigurationItemChangeNotification => {
-                let item = value::field(v, &["configurationItem"]).ok_or_else(|| {
+                let missing = || {
                     ConfigError::invalid(
                         W,
                         "ConfigurationItemChangeNotification without configurationItem",
                     )
-                })?;
+                };
+                let item = match owned_item {
+                    Some(Value::Null) => return Err(missing()),
+                    Some(item) => ConfigurationItem::from_owned(item)?,
+                    None => ConfigurationItem::from_value(
+                        value::field(v, &["configurationItem"]).ok_or_else(missing)?,
+                    )?,
+                };
                 Self::Change {
-                    item: Box::new(ConfigurationItem::from_value(item)?),
+                    item: Box::new(item),
                     diff: value::field(v, &["configurationItemDiff"]).cloned(),
                     notification_creation_time,
                     record_version,
@@ -247,18 +269,33 @@ impl ConfigRuleEvent {
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         let v: Value = serde_json::from_str(text)
             .map_err(|e| ConfigError::json("the Config rule event", e))?;
-        Self::from_value(&v)
+        Self::from_owned(v)
+    }
+
+    /// As [`from_value`](Self::from_value), taking the value (what the Lambda runtime hands
+    /// over): a decoded `invokingEvent` object is moved, not copied.
+    pub fn from_owned(mut v: Value) -> Result<Self, ConfigError> {
+        let invoking = v.as_object_mut().and_then(|o| o.remove("invokingEvent"));
+        Self::parse(&v, invoking.map(Cow::Owned))
     }
 
     /// Parses the Lambda event from a JSON value.
     pub fn from_value(v: &Value) -> Result<Self, ConfigError> {
+        Self::parse(v, v.get("invokingEvent").map(Cow::Borrowed))
+    }
+
+    /// `invoking`: the `invokingEvent` value (taken out of `v` on the owned path).
+    fn parse(v: &Value, invoking: Option<Cow<'_, Value>>) -> Result<Self, ConfigError> {
         const W: &str = "Config rule event";
         if !v.is_object() {
             return Err(ConfigError::invalid(W, "expected a JSON object"));
         }
-        let invoking_event = match v.get("invokingEvent") {
-            Some(Value::String(s)) => InvokingEvent::from_json(s)?,
-            Some(obj @ Value::Object(_)) => InvokingEvent::from_value(obj)?,
+        let invoking_event = match invoking {
+            Some(ie) if ie.is_string() => {
+                InvokingEvent::from_json(ie.as_str().unwrap_or_default())?
+            }
+            Some(Cow::Owned(obj @ Value::Object(_))) => InvokingEvent::from_owned(obj)?,
+            Some(Cow::Borrowed(obj @ Value::Object(_))) => InvokingEvent::from_value(obj)?,
             Some(_) => {
                 return Err(ConfigError::invalid(
                     W,

@@ -136,12 +136,37 @@ impl ConfigurationItem {
     /// Parses an item from JSON text (either encoding).
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
         let v: Value = serde_json::from_str(text).map_err(|e| ConfigError::json(WHAT, e))?;
-        Self::from_value(&v)
+        Self::from_owned(v)
     }
 
     /// Normalises an item from a JSON value (either encoding). Requires `resourceType` and
     /// `resourceId`; everything else is optional.
     pub fn from_value(v: &Value) -> Result<Self, ConfigError> {
+        Self::build(
+            v,
+            v.get("configuration").cloned(),
+            v.get("supplementaryConfiguration").cloned(),
+        )
+    }
+
+    /// As [`from_value`](Self::from_value), taking the value: `configuration` and
+    /// `supplementaryConfiguration` (most of an item) are moved, not copied.
+    pub fn from_owned(mut v: Value) -> Result<Self, ConfigError> {
+        let (configuration, supplementary) = match v.as_object_mut() {
+            Some(o) => (
+                o.remove("configuration"),
+                o.remove("supplementaryConfiguration"),
+            ),
+            None => (None, None),
+        };
+        Self::build(&v, configuration, supplementary)
+    }
+
+    fn build(
+        v: &Value,
+        configuration: Option<Value>,
+        supplementary: Option<Value>,
+    ) -> Result<Self, ConfigError> {
         if !v.is_object() {
             return Err(ConfigError::invalid(WHAT, "expected a JSON object"));
         }
@@ -158,21 +183,21 @@ impl ConfigurationItem {
                 }),
             }
         };
-        let configuration = match v.get("configuration") {
+        let configuration = match configuration {
             None | Some(Value::Null) => Value::Null,
             Some(Value::String(s)) if s.trim().is_empty() => Value::Null,
-            Some(Value::String(s)) => serde_json::from_str(s).map_err(|e| {
+            Some(Value::String(s)) => serde_json::from_str(&s).map_err(|e| {
                 ConfigError::json(format!("configuration of {resource_type} {resource_id}"), e)
             })?,
-            Some(other) => other.clone(),
+            Some(other) => other,
         };
-        let supplementary_configuration = match v.get("supplementaryConfiguration") {
+        let supplementary_configuration = match supplementary {
             Some(Value::Object(m)) => m
-                .iter()
-                .map(|(k, x)| (k.clone(), value::decode_embedded(x.clone())))
+                .into_iter()
+                .map(|(k, x)| (k, value::decode_embedded(x)))
                 .collect(),
             Some(Value::String(s)) if !s.trim().is_empty() => {
-                match value::decode_embedded(Value::String(s.clone())) {
+                match value::decode_embedded(Value::String(s)) {
                     Value::Object(m) => m
                         .into_iter()
                         .map(|(k, x)| (k, value::decode_embedded(x)))
