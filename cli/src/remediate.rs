@@ -1,5 +1,8 @@
 //! `remediate` (one runbook against one resource) and `runbooks` (the list).
 
+use std::fmt::Write as _;
+use std::io::Write as _;
+
 use clap::Args;
 use serde_json::{Map, Value};
 use trailwarden::remediation::{run_runbook, Outcome, Target};
@@ -72,7 +75,7 @@ pub async fn remediate(a: RemediateArgs) -> CliResult {
     let params = params_for_target(rb, &raw, &target)?;
     let cloud = trailwarden::aws::cloud(&cfg, trailwarden::aws::endpoint_overridden("S3"));
     let rec = run_runbook(&cloud, rb, &target, &params, a.dry_run).await;
-    println!("{}", serde_json::to_string_pretty(&rec)?);
+    emit(&serde_json::to_string_pretty(&rec)?)?;
     Ok(if rec.outcome == Outcome::Failed { 1 } else { 0 })
 }
 
@@ -87,12 +90,14 @@ pub struct RunbooksArgs {
 pub async fn list(a: RunbooksArgs) -> CliResult {
     if a.json {
         let all: Vec<_> = runbooks::all().iter().map(|r| r.info()).collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        emit(&serde_json::to_string_pretty(&all)?)?;
         return Ok(0);
     }
+    let mut out = String::new();
     for rb in runbooks::all() {
         let i = rb.info();
-        println!(
+        let _ = writeln!(
+            out,
             "{}\n  {}\n  resource types: {}",
             i.name,
             i.description,
@@ -109,12 +114,33 @@ pub async fn list(a: RunbooksArgs) -> CliResult {
             if let Some(d) = p.default {
                 note.push_str(&format!(", default {d}"));
             }
-            println!(
+            let _ = writeln!(
+                out,
                 "  --parameters {} ({:?}{note}): {}",
                 p.name, p.kind, p.description
             );
         }
-        println!();
+        out.push('\n');
     }
+    emit(&out)?;
     Ok(0)
+}
+
+/// Writes to standard output; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let r = out
+        .write_all(text.as_bytes())
+        .and_then(|()| {
+            if text.ends_with('\n') {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .and_then(|()| out.flush());
+    match r {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
 }

@@ -399,19 +399,21 @@ impl<'a> Remediator<'a> {
             }
         }
 
-        // Read and plan (a tag-read failure counts as a failed read).
-        let record = if let Some(err) = tag_error {
-            r.error = Some(err.clone());
-            let exe = Execution::plan(self.cloud, job.runbook, t, &job.params, job.dry_run).await;
-            Some(exe.abort(err))
-        } else {
-            None
+        // Read and plan. When there is something to change but the exemption tag could not be
+        // read, nothing is changed and it counts as a failed attempt (dry-run just says so).
+        let exe = Execution::plan(self.cloud, job.runbook, t, &job.params, job.dry_run).await;
+        if let Some(err) = &tag_error {
+            if exe.has_steps() {
+                r.error = Some(err.clone());
+            }
+        }
+        let abort = match tag_error {
+            Some(err) if exe.has_steps() && !job.dry_run => Some(err),
+            _ => None,
         };
-        let (record, reserved) = match record {
-            Some(rec) => (rec, None),
+        let (record, reserved) = match abort {
+            Some(err) => (exe.abort(err), None),
             None => {
-                let exe =
-                    Execution::plan(self.cloud, job.runbook, t, &job.params, job.dry_run).await;
                 if !exe.has_steps() || job.dry_run {
                     (exe.run(self.cloud, t, &job.params).await, None)
                 } else {

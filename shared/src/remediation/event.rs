@@ -67,7 +67,8 @@ pub const TAMPER_EVENTS: &[&str] = &[
     "PutEventSelectors",
 ];
 
-/// A parsed trigger.
+/// A parsed trigger (one per invocation: the size difference of the variants does not matter).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type")]
 pub enum Trigger {

@@ -573,6 +573,26 @@ async fn access_denied_reading_tags_changes_nothing() {
     );
     assert!(w.fake.writes().is_empty());
     assert_eq!(r.attempts.as_ref().unwrap().failed_in_window, 1);
+    // Nothing to change anyway: the unreadable tag does not matter.
+    w.fake.add_bucket(
+        "ok",
+        FakeBucket {
+            versioning: Versioning::Enabled,
+            ..Default::default()
+        },
+    );
+    let h = w
+        .handle(
+            &compliance(
+                "s3-bucket-versioning-enabled",
+                "AWS::S3::Bucket",
+                "ok",
+                "NON_COMPLIANT",
+            ),
+            t0(),
+        )
+        .await;
+    assert_eq!(h.report().unwrap().status, ReportStatus::NothingToDo);
 }
 
 #[tokio::test]
