@@ -9,7 +9,11 @@
 4. signs the hour's digest with the digest-signer function (`cargo lambda invoke --data-file`);
 5. validates the trail with `trailwarden validate-logs` and with the unmodified AWS CLI;
 6. tampers with one delivered log file and shows both validators catching it, and the daily
-   log-validator function alerting through SNS.
+   log-validator function alerting through SNS;
+7. (scripts/demo_compliance.py) a public bucket and an SSH-open security group, opened by a
+   person whose calls went through the trail: metric-filter-alarm raises the CIS alarms on the
+   delivered files, config-rule-evaluator finds both resources non-compliant, remediator fixes
+   them and reports who opened them; the rules then find them compliant.
 """
 import base64
 import datetime as dt
@@ -26,6 +30,9 @@ import time
 import urllib.request
 
 import boto3
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import demo_compliance  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KIT = os.environ.get("TRAILWARDEN_KIT", os.path.join(ROOT, "..", "shared"))
@@ -85,12 +92,16 @@ def main():
     # Producers may also send bare records and arrays, and sometimes garbage.
     events.append(json.dumps(records[:3]))
     events.append('{"detail-type": "AWS API Call via CloudTrail", "detail": {"eventTime": ')
+    step("2b. meanwhile, someone opens a bucket to the world and SSH to the internet")
+    opened, their_calls = demo_compliance.open_resources(session, ENDPOINT, KIT, ACCOUNT, dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=2))
+    events.extend(their_calls)
     print(f"{len(records)} EventBridge events from {len(glob.glob(os.path.join(KIT, 'data/cloudtrail/invictus-ir/*.json')))} real log files, 1 array of 3 records, 1 truncated message;")
     print("sent in waves of 150 (moto's SQS slows down with long queues), each drained into the function")
 
     step("3. log-delivery under `cargo lambda watch` (the Lambda runtime API), draining the queue")
     port = free_port()
-    env = dict(os.environ, TRAIL_BUCKET=BUCKET, TRAIL_ARN=TRAIL_ARN, SIGNING_KEY_ID=key_id, ALERT_TOPIC_ARN=topic, RUST_LOG="warn")
+    env = dict(os.environ, TRAIL_BUCKET=BUCKET, TRAIL_ARN=TRAIL_ARN, SIGNING_KEY_ID=key_id, ALERT_TOPIC_ARN=topic, RUST_LOG="warn",
+               RULE_RUNBOOKS=json.dumps(demo_compliance.RULE_RUNBOOKS))
     watch = subprocess.Popen(
         [os.path.join(VENV_BIN, "cargo-lambda"), "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(port)],
         cwd=ROOT, env=env, stdout=WATCH_LOG, stderr=subprocess.STDOUT, start_new_session=True)
@@ -102,9 +113,32 @@ def main():
             except OSError:
                 time.sleep(0.2)
         run(s3, sqs, kms, sns, queue, inbox, topic, key_id, port, events)
+        compliance(session, sqs, inbox, port, opened)
     finally:
         os.killpg(watch.pid, signal.SIGTERM)
         watch.wait()
+
+
+def compliance(session, sqs, inbox, port, opened):
+    def invoke(function, payload):
+        return invoke_http(port, function, payload)
+    logs = [o for o in list_all(session.client("s3", endpoint_url=ENDPOINT), "AWSLogs/") if "/CloudTrail/" in o["Key"]]
+
+    step("8. metric-filter-alarm: the delivered log files, one S3 object-created event each")
+    demo_compliance.alerting(invoke, sqs, inbox, BUCKET, logs)
+
+    step("9. config-rule-evaluator: the two resources as AWS Config records them")
+    print("(the emulator has no Config recorder: the items are built from the resources read back, in Config's notification encoding;")
+    print(" its PutEvaluations accepts only TestMode, so the events carry resultToken TESTMODE)")
+    found = demo_compliance.rules(invoke, session, ENDPOINT, opened, ACCOUNT, "rule")
+
+    step("10. remediator: the Config Rules Compliance Change events for them")
+    demo_compliance.remediate(invoke, sqs, inbox, found, ACCOUNT, "remediation")
+
+    step("11. afterwards: the rules on the resources read back, and the same events again")
+    demo_compliance.rules(invoke, session, ENDPOINT, opened, ACCOUNT, "rule")
+    demo_compliance.remediate(invoke, sqs, inbox, found, ACCOUNT, "again:")
+    print("\nDone: the emulator and cargo lambda watch are stopped.")
 
 
 def invoke_http(port, function, payload):
@@ -198,12 +232,10 @@ def run(s3, sqs, kms, sns, queue, inbox, topic, key_id, port, events):
     daily = dict(sched, time=(end + dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     summary = invoke_http(port, "log-validator", daily)
     print(f"chains checked {summary['chains']}, valid digests {summary['valid_digests']}, valid logs {summary['valid_logs']}, problems {len(summary['problems'])}, alerted {summary['alerted']}")
-    for m in sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", []):
-        envelope = json.loads(m["Body"])
+    for envelope in demo_compliance.drain(sqs, inbox):
         print(f"SNS alert: {envelope['Subject']}")
         for line in envelope["Message"].splitlines()[:4]:
             print(f"  {line}")
-    print("\nDone: the emulator and cargo lambda watch are stopped.")
 
 
 def list_all(s3, prefix):

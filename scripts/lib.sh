@@ -34,6 +34,18 @@ ensure_python_tools() {
   export MOTO_SERVER="$VENV/bin/moto_server"
 }
 
+# cargo-deny from crates.io (pinned), built once into a folder outside the clone.
+CARGO_DENY_VERSION=0.20.2
+ensure_cargo_deny() {
+  local root="$CACHE/tools/cargo-deny-$CARGO_DENY_VERSION"
+  if [ ! -x "$root/bin/cargo-deny" ]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION from crates.io into $root"
+    CARGO_TARGET_DIR="$CACHE/tools/build" cargo install cargo-deny --version "$CARGO_DENY_VERSION" \
+      --locked --no-default-features --root "$root" --quiet
+  fi
+  export PATH="$root/bin:$PATH"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

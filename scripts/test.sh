@@ -6,6 +6,9 @@ cd "$REPO_ROOT"
 ensure_python_tools
 log "cargo fmt --check"
 cargo fmt --all -- --check
+ensure_cargo_deny
+log "cargo deny check licenses bans sources (advisories: the RustSec database cannot be fetched here; see SECURITY.md)"
+cargo deny --all-features check licenses bans sources
 log "cargo test (workspace; integration tests start their own moto_server on free 127.0.0.1 ports)"
 cargo test --workspace --no-fail-fast 2>&1 | tee "${TMPDIR:-/tmp}/trailwarden-test.log"
 status=${PIPESTATUS[0]}

@@ -525,7 +525,7 @@ async fn test_mode_token() {
     assert_eq!(calls[0].result_token, "TESTMODE");
 }
 
-#[tokio::test(start_paused = true)]
+#[tokio::test]
 async fn throttled_calls_are_retried_with_backoff() {
     let fake = InMemoryConfigClient::new().with_item(sg("sg-a"));
     fake.throttle(op::PUT_EVALUATIONS, 2);

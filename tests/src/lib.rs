@@ -5,7 +5,11 @@
 //! `scripts/test.sh` installs the emulator and sets `MOTO_SERVER`; without it the tests fail with
 //! a message saying so.
 
+pub mod faults;
 pub mod proxy;
+pub mod runtime_api;
+
+pub use runtime_api::function_binary;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

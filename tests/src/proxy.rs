@@ -168,14 +168,14 @@ impl Drop for ConfigProxy {
     }
 }
 
-struct Request {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) target: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
 }
 
-fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Request> {
+pub(crate) fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Request> {
     let mut line = String::new();
     r.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -204,7 +204,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Request> {
     })
 }
 
-fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -225,7 +225,7 @@ fn operation(req: &Request) -> String {
     format!("{} {}", req.method, req.target)
 }
 
-fn respond(
+pub(crate) fn respond(
     conn: &mut TcpStream,
     status: u16,
     content_type: &str,
@@ -341,9 +341,9 @@ fn serve(conn: TcpStream, upstream_port: u16, state: &Mutex<State>) -> std::io::
     respond(&mut conn, status, &ct, &resp_body)
 }
 
-type Response = (u16, Vec<(String, String)>, Vec<u8>);
+pub(crate) type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
-fn forward(req: &Request, port: u16) -> std::io::Result<Response> {
+pub(crate) fn forward(req: &Request, port: u16) -> std::io::Result<Response> {
     let mut up = TcpStream::connect(("127.0.0.1", port))?;
     up.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);

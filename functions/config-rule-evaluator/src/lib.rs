@@ -56,9 +56,26 @@ pub fn diagnostic(e: &ConfigError) -> Diagnostic {
     }
 }
 
-/// What the function returns: counts, not the evaluations themselves (a periodic run may send
-/// thousands).
+/// At most this many non-compliant resources are named in the summary.
+pub const SUMMARY_NON_COMPLIANT_LIMIT: usize = 20;
+
+/// What the function returns: counts, not every evaluation (a periodic run may send
+/// thousands), plus the first [`SUMMARY_NON_COMPLIANT_LIMIT`] non-compliant resources with their
+/// annotations (what to fix), so the invocation's result is actionable on its own.
 pub fn summary(r: &Report) -> Value {
+    let non_compliant: Vec<Value> = r
+        .evaluations
+        .iter()
+        .filter(|e| e.compliance_type == ComplianceType::NonCompliant)
+        .take(SUMMARY_NON_COMPLIANT_LIMIT)
+        .map(|e| {
+            json!({
+                "resourceType": e.resource_type,
+                "resourceId": e.resource_id,
+                "annotation": e.annotation,
+            })
+        })
+        .collect();
     let count = |c: ComplianceType| {
         r.evaluations
             .iter()
@@ -78,6 +95,7 @@ pub fn summary(r: &Report) -> Value {
         "testMode": r.test_mode,
         "failedEvaluations": r.failed_evaluations.len(),
         "warnings": r.warnings,
+        "nonCompliantResources": non_compliant,
     })
 }
 
@@ -127,6 +145,14 @@ mod tests {
         assert_eq!(out["putEvaluationsCalls"], 1);
         assert_eq!(out["testMode"], true);
         assert_eq!(client.put_calls().len(), 1);
+        let named = out["nonCompliantResources"].as_array().unwrap();
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0]["resourceId"], "sg-1");
+        assert_eq!(named[0]["resourceType"], "AWS::EC2::SecurityGroup");
+        assert!(
+            named[0]["annotation"].as_str().unwrap().contains("22"),
+            "{named:?}"
+        );
     }
 
     #[tokio::test]

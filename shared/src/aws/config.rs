@@ -19,8 +19,9 @@
 //! `RequestLimitExceeded`, ... or HTTP 429) becomes [`PortError::Throttled`], which the evaluator
 //! retries with backoff. To avoid retrying twice, the clients built by
 //! [`AwsConfigClient::from_sdk_config`] have the SDK's own retries switched off. "Does not exist"
-//! codes become [`PortError::NotFound`]; every other service error keeps its AWS code and message
-//! ([`PortError::Service`]); transport failures are [`PortError::Other`].
+//! codes become [`PortError::NotFound`]; the service's 5xx errors and transport failures
+//! (connection refused or dropped, timeouts) become [`PortError::Transient`], retried like
+//! throttling; every other service error keeps its AWS code and message ([`PortError::Service`]).
 
 use std::collections::HashMap;
 
@@ -57,6 +58,18 @@ const THROTTLING_CODES: &[&str] = &[
     "RequestThrottledException",
     "SlowDown",
     "LimitExceededException.Throttling",
+];
+
+/// Error codes of the service's own failures (retried).
+const TRANSIENT_CODES: &[&str] = &[
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "InternalServiceError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
 ];
 
 /// Error codes that mean "the resource or entity does not exist".
@@ -138,17 +151,23 @@ pub fn classify_error(
         Some(c) if NOT_FOUND_CODES.contains(&c) => {
             PortError::NotFound(format!("{c}: {}", message.unwrap_or_default()))
         }
+        Some(c) if TRANSIENT_CODES.contains(&c) => {
+            PortError::Transient(format!("{c}: {}", message.unwrap_or_default()))
+        }
         Some(c) if !c.is_empty() => PortError::Service {
             code: c.to_string(),
             message: message.unwrap_or_default(),
         },
         _ if status == Some(429) => PortError::Throttled(message.unwrap_or_else(fallback)),
         _ => match status {
+            Some(s) if s >= 500 => {
+                PortError::Transient(format!("HTTP{s}: {}", message.unwrap_or_else(fallback)))
+            }
             Some(s) => PortError::Service {
                 code: format!("HTTP{s}"),
                 message: message.unwrap_or_else(fallback),
             },
-            None => PortError::Other(message.unwrap_or_else(fallback)),
+            None => PortError::Transient(message.unwrap_or_else(fallback)),
         },
     }
 }
@@ -657,10 +676,20 @@ mod tests {
         assert!(
             matches!(e, PortError::NotFound(m) if m.contains("ResourceNotDiscoveredException"))
         );
+        let e = classify_error(None, None, Some(403), || "<html>no</html>".into());
+        assert_eq!(e.to_string(), "HTTP403: <html>no</html>");
+    }
+
+    #[test]
+    fn server_errors_and_transport_failures_are_transient() {
         let e = classify_error(None, None, Some(500), || "<html>boom</html>".into());
-        assert_eq!(e.to_string(), "HTTP500: <html>boom</html>");
+        assert_eq!(e, PortError::Transient("HTTP500: <html>boom</html>".into()));
         let e = classify_error(None, None, None, || "connection refused".into());
-        assert_eq!(e, PortError::Other("connection refused".into()));
+        assert_eq!(e, PortError::Transient("connection refused".into()));
+        for code in ["InternalFailure", "ServiceUnavailable"] {
+            let e = classify_error(Some(code), Some("try again"), Some(503), String::new);
+            assert_eq!(e, PortError::Transient(format!("{code}: try again")));
+        }
     }
 
     #[test]

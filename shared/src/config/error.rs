@@ -35,8 +35,8 @@ impl fmt::Display for ParamError {
 impl std::error::Error for ParamError {}
 
 /// An error from a [`ConfigClient`](super::ConfigClient) implementation (the AWS adapter or a
-/// fake). `Throttled` is retried with exponential backoff by the evaluator; everything else is
-/// reported as is.
+/// fake). `Throttled` and `Transient` are retried with exponential backoff by the evaluator;
+/// everything else is reported as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
     /// The service throttled the call (`ThrottlingException`, `TooManyRequestsException`, ...).
@@ -54,7 +54,11 @@ pub enum PortError {
         /// The service's message.
         message: String,
     },
-    /// Transport or adapter failure.
+    /// A failure a retry may fix: the service's own 5xx errors (`InternalFailure`,
+    /// `ServiceUnavailable`, ...) and transport failures (connection refused or dropped, timeout).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Adapter failure (e.g. an answer that cannot be used).
     #[error("{0}")]
     Other(String),
 }

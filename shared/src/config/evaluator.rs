@@ -529,8 +529,8 @@ impl Run<'_> {
     }
 }
 
-/// Calls `f`, retrying [`PortError::Throttled`] with exponential backoff up to
-/// `options.max_attempts` attempts in all.
+/// Calls `f`, retrying [`PortError::Throttled`] and [`PortError::Transient`] with exponential
+/// backoff up to `options.max_attempts` attempts in all.
 pub(crate) async fn retry<T, F, Fut>(
     options: &EvaluatorOptions,
     operation: &'static str,
@@ -545,13 +545,69 @@ where
     loop {
         match f().await {
             Ok(v) => return Ok(v),
-            Err(PortError::Throttled(msg)) if attempt < options.max_attempts => {
-                tracing::warn!(operation, attempt, ?delay, "throttled, retrying: {msg}");
+            Err(PortError::Throttled(msg) | PortError::Transient(msg))
+                if attempt < options.max_attempts =>
+            {
+                tracing::warn!(operation, attempt, ?delay, "retrying: {msg}");
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2).min(options.max_delay);
                 attempt += 1;
             }
             Err(source) => return Err(ConfigError::Port { operation, source }),
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn quick(max_attempts: u32) -> EvaluatorOptions {
+        EvaluatorOptions {
+            max_attempts,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_then_succeed() {
+        let calls = AtomicU32::new(0);
+        let out = retry(&quick(5), "PutEvaluations", || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(PortError::Transient("connection reset".into())),
+                1 => Err(PortError::Throttled("Rate exceeded".into())),
+                _ => Ok(7),
+            }
+        })
+        .await;
+        assert_eq!(out.unwrap(), 7);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_limit_and_service_errors_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let err = retry(&quick(3), "PutEvaluations", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(PortError::Transient("HTTP503: down".into()))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        assert!(err.to_string().contains("HTTP503"), "{err}");
+
+        let calls = AtomicU32::new(0);
+        retry(&quick(3), "PutEvaluations", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(PortError::Service {
+                code: "InvalidResultTokenException".into(),
+                message: "bad token".into(),
+            })
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }

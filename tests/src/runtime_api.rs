@@ -1,0 +1,231 @@
+//! A minimal local Lambda Runtime API on a free 127.0.0.1 port, for tests that need to control
+//! a function process directly (kill it mid-invocation, start a fresh one): it serves one event
+//! per [`RuntimeApi::invoke`] to whichever process asks for the next invocation, and reports the
+//! function's response, its error, or its death.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+enum Msg {
+    Next(TcpStream),
+    Response(Vec<u8>),
+    Error(Vec<u8>),
+}
+
+/// How one invocation ended.
+#[derive(Debug)]
+pub enum RuntimeOutcome {
+    /// The function posted a response.
+    Response(Value),
+    /// The function posted an invocation or init error.
+    Error(String),
+    /// The process ended without answering (exit status).
+    Died(String),
+    /// Nothing within the time limit.
+    TimedOut,
+}
+
+pub struct RuntimeApi {
+    addr: SocketAddr,
+    rx: mpsc::Receiver<Msg>,
+    requests: u64,
+}
+
+impl RuntimeApi {
+    pub fn start() -> RuntimeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for c in listener.incoming().flatten() {
+                let tx = tx.clone();
+                std::thread::spawn(move || serve(c, tx));
+            }
+        });
+        RuntimeApi {
+            addr,
+            rx,
+            requests: 0,
+        }
+    }
+
+    /// Starts the function binary against this Runtime API (stale requests of earlier processes
+    /// are dropped first). The process is wrapped in nothing: the caller kills and reaps it.
+    pub fn spawn(&self, bin: &Path, env: &[(String, String)]) -> Child {
+        self.spawn_logging(bin, env, None)
+    }
+
+    /// As [`RuntimeApi::spawn`], with the function's stdout and stderr (its logs) appended to
+    /// `log` when given.
+    pub fn spawn_logging(&self, bin: &Path, env: &[(String, String)], log: Option<&Path>) -> Child {
+        while self.rx.try_recv().is_ok() {}
+        let (out, err) = match log {
+            Some(p) => {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+                let g = f.try_clone().expect("log file handle");
+                (Stdio::from(f), Stdio::from(g))
+            }
+            None => (Stdio::null(), Stdio::inherit()),
+        };
+        let name = bin
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Command::new(bin)
+            .env("AWS_LAMBDA_RUNTIME_API", self.addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .envs(env.iter().cloned())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()))
+    }
+
+    /// Hands `event` to the process's next-invocation request and waits for its answer.
+    pub fn invoke(&mut self, event: Value, timeout: Duration, child: &mut Child) -> RuntimeOutcome {
+        let deadline = Instant::now() + timeout;
+        let body = event.to_string().into_bytes();
+        let mut served = false;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                // Take an answer that arrived just before the exit.
+                return match self.rx.try_recv() {
+                    Ok(Msg::Response(b)) if served => parse(b),
+                    Ok(Msg::Error(b)) => RuntimeOutcome::Error(String::from_utf8_lossy(&b).into()),
+                    _ => RuntimeOutcome::Died(status.to_string()),
+                };
+            }
+            match self.rx.recv_timeout(Duration::from_millis(20)) {
+                Ok(Msg::Next(mut s)) if !served => {
+                    self.requests += 1;
+                    served = true;
+                    let deadline_ms = (std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_millis()
+                        + 900_000)
+                        .to_string();
+                    respond(
+                        &mut s,
+                        "200 OK",
+                        &[
+                            ("Lambda-Runtime-Aws-Request-Id", format!("test-request-{}", self.requests)),
+                            ("Lambda-Runtime-Deadline-Ms", deadline_ms),
+                            (
+                                "Lambda-Runtime-Invoked-Function-Arn",
+                                "arn:aws:lambda:us-east-1:123456789012:function:test".into(),
+                            ),
+                            ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000".into()),
+                        ],
+                        &body,
+                    );
+                }
+                Ok(Msg::Next(_)) => {}
+                Ok(Msg::Response(b)) => return parse(b),
+                Ok(Msg::Error(b)) => return RuntimeOutcome::Error(String::from_utf8_lossy(&b).into()),
+                Err(_) => {}
+            }
+        }
+        RuntimeOutcome::TimedOut
+    }
+}
+
+fn parse(b: Vec<u8>) -> RuntimeOutcome {
+    match serde_json::from_slice(&b) {
+        Ok(v) => RuntimeOutcome::Response(v),
+        Err(_) => RuntimeOutcome::Response(Value::String(String::from_utf8_lossy(&b).into())),
+    }
+}
+
+/// Builds a function binary of the workspace (debug) and returns its path.
+pub fn function_binary(name: &str) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "--bin", name])
+        .current_dir(crate::repo_root())
+        .status()
+        .unwrap_or_else(|e| panic!("cargo build --bin {name}: {e}"));
+    assert!(status.success(), "cargo build --bin {name} failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::repo_root().join("target"));
+    target.join("debug").join(name)
+}
+
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut len = 0usize;
+    loop {
+        let mut h = String::new();
+        r.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body).ok()?;
+    Some((method, path, body))
+}
+
+fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let _ = s.write_all(out.as_bytes());
+    let _ = s.write_all(body);
+    let _ = s.flush();
+}
+
+fn serve(conn: TcpStream, tx: mpsc::Sender<Msg>) {
+    let Ok(read_half) = conn.try_clone() else {
+        return;
+    };
+    let mut r = BufReader::new(read_half);
+    let mut w = conn;
+    while let Some((method, path, body)) = read_request(&mut r) {
+        if method == "GET" && path.ends_with("/invocation/next") {
+            let Ok(c) = w.try_clone() else { return };
+            let _ = tx.send(Msg::Next(c));
+            continue;
+        }
+        let msg = if path.ends_with("/response") {
+            Msg::Response(body)
+        } else {
+            Msg::Error(body)
+        };
+        let _ = tx.send(msg);
+        respond(&mut w, "202 Accepted", &[], b"{}");
+    }
+}
