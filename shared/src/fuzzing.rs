@@ -43,9 +43,12 @@ use crate::record::{parse_body, parse_ndjson};
 use crate::remediation::parse_event;
 use crate::store::{MemoryStore, ObjectStore, Put};
 
+/// A target's body: takes the raw input, panics only on a bug.
+pub type TargetFn = fn(&[u8]);
+
 /// Every target: its name (the directory under `fuzz/corpus/` and `fuzz/regressions/`) and
 /// its function.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, TargetFn)] = &[
     ("filter_pattern", filter_pattern),
     ("filter_match", filter_match),
     ("log_file", log_file),
