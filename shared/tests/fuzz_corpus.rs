@@ -64,15 +64,10 @@ fn every_target_has_a_committed_corpus() {
 }
 
 #[test]
-fn corpora_replay_without_panics() {
-    let n = replay("corpus");
-    assert!(n >= TARGETS.len(), "only {n} corpus files");
-}
-
-#[test]
-fn crash_reproducers_replay_without_panics() {
-    // Every reproducer found by fuzzing stays here after its fix.
-    replay("regressions");
+fn corpora_and_crash_reproducers_replay_without_panics() {
+    // Every reproducer found by fuzzing (fuzz/regressions/) stays there after its fix.
+    let n = replay("corpus") + replay("regressions");
+    assert!(n >= TARGETS.len(), "only {n} committed inputs");
 }
 
 #[test]
