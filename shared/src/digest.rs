@@ -548,6 +548,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parse_digest_reads_the_kits_digests_and_names_what_is_wrong() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/integrity/synthetic-awscli-validated/ct-bucket/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01"
+        );
+        let path = format!(
+            "{dir}/111122223333_CloudTrail-Digest_us-east-1_my-trail_us-east-1_20240501T120000Z.json.gz"
+        );
+        let gzipped = std::fs::read(path).unwrap();
+        let (d, raw) = parse_digest(&gzipped, MAX_DIGEST_BYTES).unwrap();
+        assert_eq!(d.aws_account_id, "111122223333");
+        assert_eq!(parse_digest_json(&raw).unwrap(), d);
+        // Serialising and parsing again gives the same digest.
+        let again = serde_json::to_vec(&d).unwrap();
+        assert_eq!(parse_digest_json(&again).unwrap(), d);
+
+        assert!(matches!(
+            parse_digest(b"{}", MAX_DIGEST_BYTES),
+            Err(DigestParseError::Gzip(_))
+        ));
+        assert!(matches!(
+            parse_digest(&gzipped, 100),
+            Err(DigestParseError::Gzip(gz::GzError::TooLarge(100)))
+        ));
+        assert!(matches!(
+            parse_digest_json(b"{"),
+            Err(DigestParseError::Json(_))
+        ));
+        assert!(matches!(
+            parse_digest_json(b"[]"),
+            Err(DigestParseError::Shape(_))
+        ));
+        let mut v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        v.as_object_mut().unwrap().remove("logFiles");
+        let e = parse_digest_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(e, DigestParseError::MissingField("logFiles")));
+        assert!(e.to_string().contains("no logFiles field"), "{e}");
+        v["logFiles"] = serde_json::json!("not a list");
+        let e = parse_digest_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(e, DigestParseError::Shape(_)), "{e}");
+    }
+
+    #[test]
     fn awscli_vector() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
