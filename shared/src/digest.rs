@@ -95,6 +95,58 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// The fields a digest must have (even when `null`) to be read at all, as the AWS CLI requires.
+pub const REQUIRED_DIGEST_FIELDS: [&str; 7] = [
+    "digestPublicKeyFingerprint",
+    "digestS3Bucket",
+    "digestS3Object",
+    "previousDigestSignature",
+    "digestEndTime",
+    "digestStartTime",
+    "logFiles",
+];
+
+/// Limit on a digest's decompressed size (a real digest lists at most a few thousand files).
+pub const MAX_DIGEST_BYTES: u64 = 64 << 20;
+
+/// Why a digest file's bytes could not be read as a digest.
+#[derive(Debug, Error)]
+pub enum DigestParseError {
+    #[error("digest file is not readable gzip: {0}")]
+    Gzip(#[from] gz::GzError),
+    #[error("digest file is not JSON: {0}")]
+    Json(String),
+    #[error("digest file has no {0} field (every CloudTrail digest has it, null or not)")]
+    MissingField(&'static str),
+    #[error("digest file does not have CloudTrail's digest shape: {0}")]
+    Shape(String),
+}
+
+/// Reads a digest's uncompressed JSON: it must be an object with every
+/// [`REQUIRED_DIGEST_FIELDS`] member and CloudTrail's field types.
+pub fn parse_digest_json(data: &[u8]) -> Result<DigestFile, DigestParseError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(data).map_err(|e| DigestParseError::Json(e.to_string()))?;
+    if !value.is_object() {
+        return Err(DigestParseError::Shape("not a JSON object".into()));
+    }
+    if let Some(k) = REQUIRED_DIGEST_FIELDS
+        .iter()
+        .find(|k| value.get(**k).is_none())
+    {
+        return Err(DigestParseError::MissingField(k));
+    }
+    serde_json::from_value(value).map_err(|e| DigestParseError::Shape(e.to_string()))
+}
+
+/// Reads a delivered digest file (gzip, at most `max` bytes decompressed): the digest and its
+/// uncompressed bytes (which are what is hashed and signed).
+pub fn parse_digest(gzipped: &[u8], max: u64) -> Result<(DigestFile, Vec<u8>), DigestParseError> {
+    let data = gz::decompress(gzipped, max)?;
+    let digest = parse_digest_json(&data)?;
+    Ok((digest, data))
+}
+
 #[derive(Debug, Error)]
 pub enum DigestError {
     #[error(transparent)]
@@ -476,9 +528,7 @@ async fn read_previous(
         reason,
     };
     let obj = store.get(bucket, key).await?;
-    let data = gz::decompress(&obj.body, 64 << 20).map_err(|e| bad(e.to_string()))?;
-    let d: DigestFile =
-        serde_json::from_slice(&data).map_err(|e| bad(format!("not a digest: {e}")))?;
+    let (d, data) = parse_digest(&obj.body, MAX_DIGEST_BYTES).map_err(|e| bad(e.to_string()))?;
     let signature = obj
         .metadata
         .get("signature")
@@ -496,6 +546,49 @@ async fn read_previous(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_digest_reads_the_kits_digests_and_names_what_is_wrong() {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/integrity/synthetic-awscli-validated/ct-bucket/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01"
+        );
+        let path = format!(
+            "{dir}/111122223333_CloudTrail-Digest_us-east-1_my-trail_us-east-1_20240501T120000Z.json.gz"
+        );
+        let gzipped = std::fs::read(path).unwrap();
+        let (d, raw) = parse_digest(&gzipped, MAX_DIGEST_BYTES).unwrap();
+        assert_eq!(d.aws_account_id, "111122223333");
+        assert_eq!(parse_digest_json(&raw).unwrap(), d);
+        // Serialising and parsing again gives the same digest.
+        let again = serde_json::to_vec(&d).unwrap();
+        assert_eq!(parse_digest_json(&again).unwrap(), d);
+
+        assert!(matches!(
+            parse_digest(b"{}", MAX_DIGEST_BYTES),
+            Err(DigestParseError::Gzip(_))
+        ));
+        assert!(matches!(
+            parse_digest(&gzipped, 100),
+            Err(DigestParseError::Gzip(gz::GzError::TooLarge(100)))
+        ));
+        assert!(matches!(
+            parse_digest_json(b"{"),
+            Err(DigestParseError::Json(_))
+        ));
+        assert!(matches!(
+            parse_digest_json(b"[]"),
+            Err(DigestParseError::Shape(_))
+        ));
+        let mut v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        v.as_object_mut().unwrap().remove("logFiles");
+        let e = parse_digest_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(e, DigestParseError::MissingField("logFiles")));
+        assert!(e.to_string().contains("no logFiles field"), "{e}");
+        v["logFiles"] = serde_json::json!("not a list");
+        let e = parse_digest_json(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(e, DigestParseError::Shape(_)), "{e}");
+    }
 
     #[test]
     fn awscli_vector() {

@@ -10,6 +10,8 @@ pub mod config;
 pub mod delivery;
 pub mod digest;
 pub mod filter;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod gz;
 pub mod layout;
 pub mod notify;

@@ -13,7 +13,9 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::digest::{data_to_sign, DigestFile, SIGNATURE_ALGORITHM};
+use crate::digest::{
+    data_to_sign, parse_digest, DigestFile, DigestParseError, MAX_DIGEST_BYTES, SIGNATURE_ALGORITHM,
+};
 use crate::gz;
 use crate::layout::{
     digest_key_time, format_time, log_key_time, parse_time, TrailArn, TrailLocation,
@@ -252,30 +254,19 @@ fn check_digest(
             e.to_string()
         }
     })?;
-    let data = gz::decompress(&obj.body, 64 << 20).map_err(|_| "invalid format".to_string())?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&data).map_err(|_| "invalid format".to_string())?;
+    // Unreadable bytes are "invalid format" before the metadata is looked at; a readable digest
+    // without its signature metadata fails signature verification (the AWS CLI's order).
+    let parsed = parse_digest(&obj.body, MAX_DIGEST_BYTES);
+    if let Err(DigestParseError::Gzip(_) | DigestParseError::Json(_)) = &parsed {
+        return Err("invalid format".into());
+    }
     let (Some(signature), Some(algorithm)) = (
         obj.metadata.get("signature"),
         obj.metadata.get("signature-algorithm"),
     ) else {
         return Err("signature verification failed".into());
     };
-    for k in [
-        "digestPublicKeyFingerprint",
-        "digestS3Bucket",
-        "digestS3Object",
-        "previousDigestSignature",
-        "digestEndTime",
-        "digestStartTime",
-        "logFiles",
-    ] {
-        if value.get(k).is_none() {
-            return Err("invalid format".into());
-        }
-    }
-    let digest: DigestFile =
-        serde_json::from_value(value).map_err(|_| "invalid format".to_string())?;
+    let (digest, data) = parsed.map_err(|_| "invalid format".to_string())?;
     if digest.digest_s3_bucket != bucket || digest.digest_s3_object != key {
         return Err("has been moved from its original location".into());
     }

@@ -1,0 +1,5 @@
+#![no_main]
+//! Thin wrapper: the body is `trailwarden::fuzzing::events` (also run by the corpus regression test).
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| trailwarden::fuzzing::events(data));
