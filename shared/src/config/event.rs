@@ -326,10 +326,12 @@ impl ConfigRuleEvent {
     /// duplicate member, a member of an unexpected type, any error): the `Value` path then
     /// gives the same event or the same error.
     fn from_json_fast(text: &str) -> Option<Self> {
+        /// `I`: the type `invokingEvent` is read as (a `String` first, the usual form, decoded
+        /// in the same pass; else raw JSON, for the decoded object form).
         #[derive(Deserialize)]
-        struct Raw<'a> {
-            #[serde(borrow, rename = "invokingEvent")]
-            invoking_event: Option<&'a RawValue>,
+        struct Raw<'a, I> {
+            #[serde(rename = "invokingEvent")]
+            invoking_event: Option<I>,
             #[serde(borrow, rename = "ruleParameters")]
             rule_parameters: Option<&'a RawValue>,
             #[serde(borrow, rename = "resultToken")]
@@ -351,15 +353,35 @@ impl ConfigRuleEvent {
             #[serde(borrow, rename = "evaluationMode")]
             evaluation_mode: Option<&'a RawValue>,
         }
-        let raw: Raw<'_> = serde_json::from_str(text).ok()?;
-        let ie = raw.invoking_event?.get();
-        let invoking_event = if ie.starts_with('"') {
-            let inner: String = serde_json::from_str(ie).ok()?;
-            InvokingEvent::from_json(&inner).ok()?
-        } else if ie.starts_with('{') {
-            InvokingEvent::from_json(ie).ok()?
-        } else {
-            return None;
+        let (raw, invoking_event) = match serde_json::from_str::<Raw<'_, String>>(text) {
+            Ok(mut raw) => {
+                let ie = InvokingEvent::from_json(&raw.invoking_event.take()?).ok()?;
+                (raw, ie)
+            }
+            Err(_) => {
+                let raw: Raw<'_, &RawValue> = serde_json::from_str(text).ok()?;
+                let ie = raw.invoking_event?.get();
+                if !ie.starts_with('{') {
+                    return None;
+                }
+                let ie = InvokingEvent::from_json(ie).ok()?;
+                (
+                    Raw {
+                        invoking_event: None,
+                        rule_parameters: raw.rule_parameters,
+                        result_token: raw.result_token,
+                        event_left_scope: raw.event_left_scope,
+                        execution_role_arn: raw.execution_role_arn,
+                        config_rule_arn: raw.config_rule_arn,
+                        config_rule_name: raw.config_rule_name,
+                        config_rule_id: raw.config_rule_id,
+                        account_id: raw.account_id,
+                        version: raw.version,
+                        evaluation_mode: raw.evaluation_mode,
+                    },
+                    ie,
+                )
+            }
         };
         let rule_parameters = match raw.rule_parameters {
             None => parse_rule_parameters(None).ok()?,
