@@ -14,9 +14,11 @@
 //! whatever the source. Items mixing both styles (as some RDK samples do) are accepted.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::error::ConfigError;
@@ -124,8 +126,9 @@ pub struct ConfigurationItem {
     pub related_events: Vec<String>,
     /// `relationships`.
     pub relationships: Vec<Relationship>,
-    /// `configuration`, decoded (an object; `Null` when absent).
-    pub configuration: Value,
+    /// `configuration`, decoded (an object; `Null` when absent). Reads as a [`Value`]
+    /// (`Deref`); from a notification it is kept as its JSON text and decoded on first use.
+    pub configuration: Configuration,
     /// `supplementaryConfiguration`, every value decoded from its JSON string if it was one.
     pub supplementary_configuration: BTreeMap<String, Value>,
 }
@@ -167,6 +170,46 @@ impl ConfigurationItem {
         configuration: Option<Value>,
         supplementary: Option<Value>,
     ) -> Result<Self, ConfigError> {
+        Self::build_with(v, configuration.map(Source::Value), supplementary)
+    }
+
+    /// The notification path without a JSON tree of the item: the item's members are read as
+    /// raw JSON; `configuration` (most of the bytes) stays raw text until something reads it
+    /// (the security-group rules read only the member they need, see
+    /// [`Configuration::with_member`]). Everything else goes through the same code as
+    /// [`from_value`](Self::from_value), so the result is the same item. `None` when the raw
+    /// form is not one this path takes (not an object, a duplicate member, a member of an
+    /// unexpected JSON type): the caller then uses the `Value` path, which gives the same item
+    /// or the same error.
+    pub(crate) fn from_raw(text: &str) -> Option<Result<Self, ConfigError>> {
+        let raw: RawItem<'_> = serde_json::from_str(text).ok()?;
+        let mut top = serde_json::Map::new();
+        for (k, r) in raw.members() {
+            if let Some(r) = r {
+                top.insert(k.to_string(), serde_json::from_str(r.get()).ok()?);
+            }
+        }
+        let configuration = match raw.configuration {
+            None => None,
+            Some(r) if r.get().starts_with(['{', '[']) => Some(Source::Raw(r.to_owned())),
+            Some(r) => Some(Source::Value(serde_json::from_str(r.get()).ok()?)),
+        };
+        let supplementary = match raw.supplementary_configuration {
+            None => None,
+            Some(r) => Some(serde_json::from_str(r.get()).ok()?),
+        };
+        Some(Self::build_with(
+            &Value::Object(top),
+            configuration,
+            supplementary,
+        ))
+    }
+
+    fn build_with(
+        v: &Value,
+        configuration: Option<Source>,
+        supplementary: Option<Value>,
+    ) -> Result<Self, ConfigError> {
         if !v.is_object() {
             return Err(ConfigError::invalid(WHAT, "expected a JSON object"));
         }
@@ -184,12 +227,17 @@ impl ConfigurationItem {
             }
         };
         let configuration = match configuration {
-            None | Some(Value::Null) => Value::Null,
-            Some(Value::String(s)) if s.trim().is_empty() => Value::Null,
-            Some(Value::String(s)) => serde_json::from_str(&s).map_err(|e| {
-                ConfigError::json(format!("configuration of {resource_type} {resource_id}"), e)
-            })?,
-            Some(other) => other,
+            Some(Source::Raw(raw)) => Configuration::from_raw(raw),
+            None | Some(Source::Value(Value::Null)) => Configuration::from(Value::Null),
+            Some(Source::Value(Value::String(s))) if s.trim().is_empty() => {
+                Configuration::from(Value::Null)
+            }
+            Some(Source::Value(Value::String(s))) => {
+                Configuration::from(serde_json::from_str::<Value>(&s).map_err(|e| {
+                    ConfigError::json(format!("configuration of {resource_type} {resource_id}"), e)
+                })?)
+            }
+            Some(Source::Value(other)) => Configuration::from(other),
         };
         let supplementary_configuration = match supplementary {
             Some(Value::Object(m)) => m
@@ -245,7 +293,7 @@ impl ConfigurationItem {
             supplementary_configuration,
         };
         if item.tags.is_empty() {
-            item.tags = tag_map(item.configuration.get("tags"));
+            item.tags = item.configuration.with_member("tags", tag_map);
         }
         if item.tags.is_empty() {
             item.tags = tag_map(item.supplementary_configuration.get("Tags"));
@@ -286,6 +334,240 @@ fn tag_map(v: Option<&Value>) -> BTreeMap<String, String> {
             })
             .collect(),
         _ => BTreeMap::new(),
+    }
+}
+
+/// Where `configuration` comes from.
+enum Source {
+    /// Decoded (or a JSON string still to decode).
+    Value(Value),
+    /// Raw JSON text of an object or array (already checked to be valid JSON).
+    Raw(Box<RawValue>),
+}
+
+/// The members of an item the normalisation reads, as raw JSON (borrowed where possible).
+/// Every other member is ignored, as the `Value` path ignores it; a duplicate member makes the
+/// parse fail (the caller then takes the `Value` path, where the last one wins).
+#[derive(serde::Deserialize)]
+struct RawItem<'a> {
+    #[serde(borrow, rename = "resourceType")]
+    resource_type: Option<&'a RawValue>,
+    #[serde(borrow, rename = "resourceId")]
+    resource_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "configurationItemVersion")]
+    configuration_item_version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    version: Option<&'a RawValue>,
+    #[serde(borrow, rename = "awsAccountId")]
+    aws_account_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "accountId")]
+    account_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "configurationItemCaptureTime")]
+    capture_time: Option<&'a RawValue>,
+    #[serde(borrow, rename = "configurationItemStatus")]
+    status: Option<&'a RawValue>,
+    #[serde(borrow, rename = "configurationStateId")]
+    state_id: Option<&'a RawValue>,
+    #[serde(borrow, rename = "configurationStateMd5Hash")]
+    state_md5: Option<&'a RawValue>,
+    #[serde(borrow, rename = "configurationItemMD5Hash")]
+    item_md5: Option<&'a RawValue>,
+    #[serde(borrow, rename = "ARN")]
+    arn_upper: Option<&'a RawValue>,
+    #[serde(borrow)]
+    arn: Option<&'a RawValue>,
+    #[serde(borrow, rename = "resourceName")]
+    resource_name: Option<&'a RawValue>,
+    #[serde(borrow, rename = "awsRegion")]
+    aws_region: Option<&'a RawValue>,
+    #[serde(borrow, rename = "availabilityZone")]
+    availability_zone: Option<&'a RawValue>,
+    #[serde(borrow, rename = "resourceCreationTime")]
+    resource_creation_time: Option<&'a RawValue>,
+    #[serde(borrow)]
+    tags: Option<&'a RawValue>,
+    #[serde(borrow, rename = "relatedEvents")]
+    related_events: Option<&'a RawValue>,
+    #[serde(borrow)]
+    relationships: Option<&'a RawValue>,
+    #[serde(borrow)]
+    configuration: Option<&'a RawValue>,
+    #[serde(borrow, rename = "supplementaryConfiguration")]
+    supplementary_configuration: Option<&'a RawValue>,
+}
+
+impl<'a> RawItem<'a> {
+    /// The members `build` reads from the item object itself, by their JSON names.
+    fn members(&self) -> [(&'static str, Option<&'a RawValue>); 20] {
+        [
+            ("resourceType", self.resource_type),
+            ("resourceId", self.resource_id),
+            ("configurationItemVersion", self.configuration_item_version),
+            ("version", self.version),
+            ("awsAccountId", self.aws_account_id),
+            ("accountId", self.account_id),
+            ("configurationItemCaptureTime", self.capture_time),
+            ("configurationItemStatus", self.status),
+            ("configurationStateId", self.state_id),
+            ("configurationStateMd5Hash", self.state_md5),
+            ("configurationItemMD5Hash", self.item_md5),
+            ("ARN", self.arn_upper),
+            ("arn", self.arn),
+            ("resourceName", self.resource_name),
+            ("awsRegion", self.aws_region),
+            ("availabilityZone", self.availability_zone),
+            ("resourceCreationTime", self.resource_creation_time),
+            ("tags", self.tags),
+            ("relatedEvents", self.related_events),
+            ("relationships", self.relationships),
+        ]
+    }
+}
+
+/// An item's `configuration`: a decoded [`Value`] (read it through `Deref`), possibly kept as
+/// JSON text until first read. Equality, `Debug` and serialization are those of the value.
+pub struct Configuration {
+    raw: Option<Box<RawValue>>,
+    value: OnceLock<Value>,
+}
+
+impl Configuration {
+    fn from_raw(raw: Box<RawValue>) -> Self {
+        Self {
+            raw: Some(raw),
+            value: OnceLock::new(),
+        }
+    }
+
+    /// The decoded configuration.
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            // The raw text was validated as JSON when the event was read; the `Value` path
+            // would have failed on the same event otherwise.
+            self.raw
+                .as_ref()
+                .and_then(|r| serde_json::from_str(r.get()).ok())
+                .unwrap_or(Value::Null)
+        })
+    }
+
+    /// `f(self.get(key))`, decoding only that member when the configuration is still raw text
+    /// (the last of duplicate members, as in a decoded object).
+    pub fn with_member<T>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> T) -> T {
+        if let (None, Some(raw)) = (self.value.get(), &self.raw) {
+            if let Some(member) = raw_member(raw.get(), key) {
+                return match member {
+                    Some(text) => match serde_json::from_str::<Value>(text) {
+                        Ok(v) => f(Some(&v)),
+                        Err(_) => f(self.value().get(key)),
+                    },
+                    None => f(None),
+                };
+            }
+        }
+        f(self.value().get(key))
+    }
+}
+
+/// In the JSON text `text`: `Some(Some(member text))` for the last member `key` of an object,
+/// `Some(None)` when it has none or is not an object, `None` when the text cannot be read.
+fn raw_member<'a>(text: &'a str, key: &str) -> Option<Option<&'a str>> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::borrow::Cow;
+    struct Find<'k>(&'k str);
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Option<&'de RawValue>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(k) = map.next_key::<Cow<'de, str>>()? {
+                if k == self.0 {
+                    found = Some(map.next_value::<&'de RawValue>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut s: A,
+        ) -> Result<Self::Value, A::Error> {
+            while s.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Find<'_> {
+        type Value = Option<&'de RawValue>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    let found = Find(key).deserialize(&mut de).ok()?;
+    Some(found.map(RawValue::get))
+}
+
+impl std::ops::Deref for Configuration {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        self.value()
+    }
+}
+
+impl From<Value> for Configuration {
+    fn from(v: Value) -> Self {
+        Self {
+            raw: None,
+            value: OnceLock::from(v),
+        }
+    }
+}
+
+impl Clone for Configuration {
+    fn clone(&self) -> Self {
+        Self {
+            raw: self.raw.clone(),
+            value: self.value.clone(),
+        }
+    }
+}
+
+impl PartialEq for Configuration {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl std::fmt::Debug for Configuration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.value().fmt(f)
+    }
+}
+
+impl Serialize for Configuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(s)
     }
 }
 

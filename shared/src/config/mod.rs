@@ -38,7 +38,7 @@ pub use evaluator::{
     evaluate_event, evaluate_event_with, evaluate_rule_event, EvaluatorOptions, Report,
 };
 pub use event::{parse_rule_parameters, ConfigRuleEvent, InvokingEvent, MessageType};
-pub use item::{ConfigurationItem, ItemStatus, ItemSummary, Relationship};
+pub use item::{Configuration, ConfigurationItem, ItemStatus, ItemSummary, Relationship};
 pub use memory::{InMemoryConfigClient, PutCall};
 pub use params::{ParamKind, ParamSpec, ParamValue, Params};
 pub use port::{

@@ -124,12 +124,20 @@ impl Permission {
     }
 }
 
+/// `configuration[key]` as permissions (as `value::list_of`: an array, or one value); only
+/// that member of the configuration is decoded.
 fn permissions(item: &ConfigurationItem, key: &str) -> Vec<Permission> {
-    value::list_of(&item.configuration, key)
-        .iter()
-        .filter(|v| v.is_object())
-        .map(Permission::from_value)
-        .collect()
+    item.configuration.with_member(key, |m| {
+        let list = match m {
+            Some(Value::Array(a)) => a.as_slice(),
+            Some(Value::Null) | None => &[],
+            Some(one) => std::slice::from_ref(one),
+        };
+        list.iter()
+            .filter(|v| v.is_object())
+            .map(Permission::from_value)
+            .collect()
+    })
 }
 
 /// `configuration.ipPermissions`.
