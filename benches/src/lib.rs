@@ -136,7 +136,9 @@ pub mod http {
                     .parse()
                     .map_err(|_| HttpError::Malformed("bad content-length"))?;
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                return Err(HttpError::Malformed("chunked request bodies are not supported"));
+                return Err(HttpError::Malformed(
+                    "chunked request bodies are not supported",
+                ));
             } else if name.eq_ignore_ascii_case("connection") {
                 close = value.eq_ignore_ascii_case("close")
                     || (close && !value.eq_ignore_ascii_case("keep-alive"));
@@ -169,16 +171,14 @@ pub mod http {
         while i < b.len() {
             let hex = |c: u8| (c as char).to_digit(16);
             match b[i] {
-                b'%' if i + 2 < b.len() => {
-                    match (hex(b[i + 1]), hex(b[i + 2])) {
-                        (Some(h), Some(l)) => {
-                            out.push((h * 16 + l) as u8);
-                            i += 3;
-                            continue;
-                        }
-                        _ => out.push(b'%'),
+                b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
                     }
-                }
+                    _ => out.push(b'%'),
+                },
                 b'+' if plus => out.push(b' '),
                 c => out.push(c),
             }

@@ -24,7 +24,13 @@ enum ProxyError {
 }
 
 const METHODS: [&[u8]; 7] = [
-    b"GET ", b"PUT ", b"HEAD ", b"POST ", b"DELETE ", b"OPTIONS ", b"PATCH ",
+    b"GET ",
+    b"PUT ",
+    b"HEAD ",
+    b"POST ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
 ];
 
 async fn pipe(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Option<Duration>) {

@@ -96,9 +96,8 @@ fn load(dir: &Path) -> Result<Buckets, ServeError> {
                         path: meta_path.clone(),
                         reason,
                     };
-                    let meta: BTreeMap<String, String> =
-                        serde_json::from_slice(&read(&meta_path)?)
-                            .map_err(|e| bad(e.to_string()))?;
+                    let meta: BTreeMap<String, String> = serde_json::from_slice(&read(&meta_path)?)
+                        .map_err(|e| bad(e.to_string()))?;
                     for (k, v) in meta {
                         if k.bytes().chain(v.bytes()).any(|b| b < 0x20 || b == 0x7f) {
                             return Err(bad(format!("control character in {k:?}")));
@@ -205,7 +204,10 @@ fn list(bucket_name: &str, bucket: &Bucket, q: &BTreeMap<String, String>) -> Str
         out.push_str(&format!("<Delimiter>{}</Delimiter>", enc(d)));
     }
     if v2 {
-        out.push_str(&format!("<KeyCount>{}</KeyCount>", items.len() + prefixes.len()));
+        out.push_str(&format!(
+            "<KeyCount>{}</KeyCount>",
+            items.len() + prefixes.len()
+        ));
         if truncated {
             if let Some(l) = last {
                 out.push_str(&format!(
@@ -269,7 +271,15 @@ async fn serve(buckets: &Buckets, req: &Request, sock: &mut TcpStream) -> std::i
     let head = req.method == "HEAD";
     if req.method != "GET" && !head {
         let body = error_xml("MethodNotAllowed", "read-only");
-        return respond(sock, "405 Method Not Allowed", "application/xml", "", &body, false).await;
+        return respond(
+            sock,
+            "405 Method Not Allowed",
+            "application/xml",
+            "",
+            &body,
+            false,
+        )
+        .await;
     }
     let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
     let q = http::parse_query(query);
@@ -283,7 +293,8 @@ async fn serve(buckets: &Buckets, req: &Request, sock: &mut TcpStream) -> std::i
     };
     if key.is_empty() {
         if q.contains_key("location") {
-            let body = format!("{XML_HEAD}<LocationConstraint xmlns=\"{NS}\"></LocationConstraint>");
+            let body =
+                format!("{XML_HEAD}<LocationConstraint xmlns=\"{NS}\"></LocationConstraint>");
             return respond(sock, "200 OK", "application/xml", "", body.as_bytes(), head).await;
         }
         let body = list(&bucket_name, bucket, &q);
@@ -321,7 +332,15 @@ async fn connection(buckets: Arc<Buckets>, mut sock: TcpStream) {
             Ok(None) => return,
             Err(_) => {
                 let body = error_xml("BadRequest", "malformed request");
-                let _ = respond(&mut sock, "400 Bad Request", "application/xml", "Connection: close\r\n", &body, false).await;
+                let _ = respond(
+                    &mut sock,
+                    "400 Bad Request",
+                    "application/xml",
+                    "Connection: close\r\n",
+                    &body,
+                    false,
+                )
+                .await;
                 return;
             }
         };
