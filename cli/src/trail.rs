@@ -288,7 +288,7 @@ pub async fn validate_logs(a: ValidateArgs) -> CliResult {
     }
     let store: Box<dyn ObjectStore> = match &a.local_dir {
         Some(d) => Box::new(DirStore::new(d)),
-        None => Box::new(S3Store::from_env(Sse::S3).await),
+        None => Box::new(S3Store::for_validation_from_env().await),
     };
     let report = validate(store.as_ref(), &req).await?;
     if a.json {

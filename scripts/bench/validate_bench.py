@@ -1,10 +1,16 @@
 """Validation benchmark, side by side with the AWS CLI (run by scripts/bench/validate.sh).
 
 On the kit's default chain (../shared/bench/gen_chain.py: 24 digests, 288 log files, 144,000
-records) uploaded to a local moto_server:
+records), served two ways on 127.0.0.1:
+  - moto_server (the project's emulator; answers one request at a time, closes every connection);
+  - s3-static (benches/src/bin/s3-static.rs: a concurrent read-only S3 serving the chain's
+    directory, HTTP/1.1 keep-alive), standing in for S3's own concurrency;
+and measures
   (1) CPU time of `trailwarden validate-logs` vs `aws cloudtrail validate-logs` vs the floor
       (gunzip + SHA-256 of the same log files in-process, benches/src/bin/floor.rs);
-  (2) wall time of both with 20 ms added to every S3 request by a latency proxy on 127.0.0.1.
+  (2) wall time of both with DELAY_MS (20) added to every S3 request by a latency proxy
+      (benches/src/bin/latency-proxy.rs), in front of each server; both tools go through the
+      same proxy to the same server.
 Each measurement is the median of REPEAT runs, all in one run of this script.
 """
 import json
@@ -25,6 +31,8 @@ TARGET = os.environ["CARGO_TARGET_DIR"]
 VENV_BIN = os.path.dirname(os.environ["MOTO_SERVER"])
 REPEAT = int(os.environ.get("REPEAT", "3"))
 DELAY_MS = float(os.environ.get("DELAY_MS", "20"))
+# Our --concurrency (requests in flight); empty: the CLI's default.
+CONCURRENCY = os.environ.get("CONCURRENCY", "")
 
 
 def free_port():
@@ -55,89 +63,108 @@ def timed(cmd, env):
     return wall, cpu, p
 
 
+def native(name, *args):
+    """Starts one of the bench servers (127.0.0.1, a free port it picks itself); it stops by itself
+    when its stdin (held here) closes. Returns the process and its port."""
+    p = subprocess.Popen([os.path.join(TARGET, "release", name), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("listening on "):
+        p.kill()
+        sys.exit(f"{name} did not start: {line!r}")
+    return p, int(line.split()[-1])
+
+
+def upload(endpoint, bucket_dir):
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="ct-bucket")
+    n = 0
+    for dirpath, _, files in os.walk(bucket_dir):
+        for f in files:
+            if f.endswith(".metadata.json"):
+                continue
+            path = os.path.join(dirpath, f)
+            key = os.path.relpath(path, bucket_dir)
+            meta = {}
+            if os.path.exists(path + ".metadata.json"):
+                meta = json.load(open(path + ".metadata.json"))
+            s3.put_object(Bucket="ct-bucket", Key=key, Body=open(path, "rb").read(), Metadata=meta)
+            n += 1
+    return n
+
+
 def main():
     work = tempfile.mkdtemp(prefix="tw-bench-")
     chain = os.path.join(work, "chain")
     print("generating the chain (gen_chain.py defaults) ...", flush=True)
     subprocess.run([os.path.join(VENV_BIN, "python"), os.path.join(KIT, "bench/gen_chain.py"), "--out", chain], check=True, stdout=subprocess.DEVNULL)
     args = open(os.path.join(chain, "validate-logs-args.txt")).read().split()
+    bucket_dir = os.path.join(chain, "ct-bucket")
     moto_port = free_port()
     moto = subprocess.Popen([os.environ["MOTO_SERVER"], "-H", "127.0.0.1", "-p", str(moto_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proxy_port = free_port()
-    proxy = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts/bench/latency_proxy.py"), str(proxy_port), str(moto_port), str(DELAY_MS)])
-    # The same bucket served concurrently from disk (moto answers one request at a time), behind
-    # its own latency proxy: the client-side comparison the 20 ms case is about.
-    static_port = free_port()
-    static = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts/bench/static_s3.py"), chain, str(static_port)])
-    sproxy_port = free_port()
-    sproxy = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts/bench/latency_proxy.py"), str(sproxy_port), str(static_port), str(DELAY_MS)])
+    servers = [moto]
     try:
+        static, static_port = native("s3-static", chain)
+        servers.append(static)
+        proxy, proxy_port = native("latency-proxy", str(moto_port), str(DELAY_MS))
+        servers.append(proxy)
+        sproxy, sproxy_port = native("latency-proxy", str(static_port), str(DELAY_MS))
+        servers.append(sproxy)
         wait_port(moto_port)
-        wait_port(proxy_port)
-        wait_port(static_port)
-        wait_port(sproxy_port)
-        direct = f"http://127.0.0.1:{moto_port}"
-        s3 = boto3.client("s3", endpoint_url=direct, region_name="us-east-1")
-        bucket_dir = os.path.join(chain, "ct-bucket")
-        s3.create_bucket(Bucket="ct-bucket")
-        n = 0
-        for dirpath, _, files in os.walk(bucket_dir):
-            for f in files:
-                if f.endswith(".metadata.json"):
-                    continue
-                path = os.path.join(dirpath, f)
-                key = os.path.relpath(path, bucket_dir)
-                meta = {}
-                if os.path.exists(path + ".metadata.json"):
-                    meta = json.load(open(path + ".metadata.json"))
-                s3.put_object(Bucket="ct-bucket", Key=key, Body=open(path, "rb").read(), Metadata=meta)
-                n += 1
-        print(f"uploaded {n} objects to moto_server", flush=True)
+        n = upload(f"http://127.0.0.1:{moto_port}", bucket_dir)
+        print(f"uploaded {n} objects to moto_server; s3-static serves the same directory", flush=True)
         keys = os.path.join(chain, "ListPublicKeys.json")
         ours = [os.path.join(TARGET, "release/trailwarden"), "validate-logs", *args, "--public-key", keys]
+        if CONCURRENCY:
+            ours += ["--concurrency", CONCURRENCY]
         theirs = [os.path.join(VENV_BIN, "python"), os.path.join(ROOT, "scripts/awscli_validate.py"), "cloudtrail", "validate-logs", *args]
         results = {}
-        for label, endpoint in (("direct", direct), ("latency", f"http://127.0.0.1:{proxy_port}"), ("static+latency", f"http://127.0.0.1:{sproxy_port}")):
+        setups = (
+            ("moto", f"http://127.0.0.1:{moto_port}"),
+            ("moto+latency", f"http://127.0.0.1:{proxy_port}"),
+            ("static", f"http://127.0.0.1:{static_port}"),
+            ("static+latency", f"http://127.0.0.1:{sproxy_port}"),
+        )
+        for label, endpoint in setups:
             env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ENDPOINT_URL_S3=endpoint, TRAILWARDEN_PUBLIC_KEYS=keys)
             for name, cmd in (("trailwarden", ours), ("awscli", theirs)):
                 runs = []
                 for _ in range(REPEAT):
                     wall, cpu, p = timed(cmd, env)
-                    if p.returncode != 0 or "288/288 log files valid" not in p.stdout:
-                        sys.exit(f"{name} did not validate the chain:\n{p.stdout}\n{p.stderr}")
+                    if p.returncode != 0 or "24/24 digest files valid" not in p.stdout or "288/288 log files valid" not in p.stdout:
+                        sys.exit(f"{name} did not validate the chain ({label}):\n{p.stdout}\n{p.stderr}")
                     runs.append((wall, cpu))
                 results[(label, name)] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
-                print(f"{label:8s} {name:12s} wall {results[(label, name)][0]:.3f} s  cpu {results[(label, name)][1]:.3f} s", flush=True)
+                print(f"{label:15s} {name:12s} wall {results[(label, name)][0]:.3f} s  cpu {results[(label, name)][1]:.3f} s  (runs: {', '.join(f'{w:.3f}/{c:.3f}' for w, c in runs)})", flush=True)
         floors = []
         for _ in range(REPEAT):
             out = subprocess.run([os.path.join(TARGET, "release/floor"), bucket_dir], capture_output=True, text=True, check=True)
             floors.append(json.loads(out.stdout)["cpu_seconds"])
         floor = statistics.median(floors)
-        print(f"floor (gunzip + SHA-256 in-process) cpu {floor:.3f} s", flush=True)
-        ours_cpu = results[("direct", "trailwarden")][1]
-        summary = {
-            "files": n,
-            "cpu_trailwarden_s": ours_cpu,
-            "cpu_awscli_s": results[("direct", "awscli")][1],
-            "cpu_floor_s": floor,
-            "cpu_ratio_trailwarden_to_floor": ours_cpu / floor,
-            "cpu_ratio_awscli_to_trailwarden": results[("direct", "awscli")][1] / ours_cpu,
-            "wall_direct_trailwarden_s": results[("direct", "trailwarden")][0],
-            "wall_direct_awscli_s": results[("direct", "awscli")][0],
-            "wall_latency_trailwarden_s": results[("latency", "trailwarden")][0],
-            "wall_latency_awscli_s": results[("latency", "awscli")][0],
-            "wall_latency_speedup": results[("latency", "awscli")][0] / results[("latency", "trailwarden")][0],
-            "wall_static_latency_trailwarden_s": results[("static+latency", "trailwarden")][0],
-            "wall_static_latency_awscli_s": results[("static+latency", "awscli")][0],
-            "wall_static_latency_speedup": results[("static+latency", "awscli")][0] / results[("static+latency", "trailwarden")][0],
-            "delay_ms": DELAY_MS,
-            "repeat": REPEAT,
-        }
+        print(f"floor (gunzip + SHA-256 in-process) cpu {floor:.3f} s (runs: {', '.join(f'{f:.3f}' for f in floors)})", flush=True)
+        summary = {"files": n, "delay_ms": DELAY_MS, "repeat": REPEAT, "concurrency": CONCURRENCY or "default", "cpu_floor_s": floor}
+        for label, _ in setups:
+            tw, aws = results[(label, "trailwarden")], results[(label, "awscli")]
+            key = label.replace("+", "_")
+            summary[f"{key}_trailwarden_wall_s"] = tw[0]
+            summary[f"{key}_trailwarden_cpu_s"] = tw[1]
+            summary[f"{key}_awscli_wall_s"] = aws[0]
+            summary[f"{key}_awscli_cpu_s"] = aws[1]
+            summary[f"{key}_wall_speedup"] = aws[0] / tw[0]
+            summary[f"{key}_cpu_trailwarden_to_floor"] = tw[1] / floor
+        summary["loadavg_at_end"] = os.getloadavg()
         print(json.dumps(summary, indent=1))
     finally:
-        for p in (proxy, sproxy, static, moto):
-            p.terminate()
-
+        moto.terminate()
+        for p in servers[1:]:
+            try:
+                p.stdin.close()
+            except OSError:
+                pass
+        for p in servers:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 if __name__ == "__main__":
     main()

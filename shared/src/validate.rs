@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -324,8 +324,25 @@ async fn hash_log(
         Err(e) if e.is_not_found() => return Some("not found".into()),
         Err(e) => return Some(e.to_string()),
     };
+    // On a multi-threaded runtime each file is hashed in a task of its own, so files are hashed
+    // on every worker thread in parallel rather than one after the other in the task that drives
+    // the requests (which keeps issuing requests meanwhile).
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        let expected = expected.to_string();
+        return match tokio::spawn(async move { check_log(&obj.body, &expected, max) }).await {
+            Ok(r) => r,
+            Err(e) => Some(format!("hashing failed: {e}")),
+        };
+    }
+    check_log(&obj.body, expected, max)
+}
+
+/// Gunzips a log file and compares the SHA-256 of its content with the digest's hash value.
+fn check_log(body: &[u8], expected: &str, max: u64) -> Option<String> {
     let mut h = Sha256::new();
-    match gz::decompress_with(&obj.body, max, |c| h.update(c)) {
+    match gz::decompress_with(body, max, |c| h.update(c)) {
         Ok(_) => {}
         Err(gz::GzError::TrailingData) => {
             return Some("unexpected data after end of compressed stream".into())
@@ -373,24 +390,32 @@ pub async fn validate(
         req.account_id, req.source_region, req.trail.name, req.trail.home_region
     );
     let list_to = req.end + Duration::hours(1);
+    let digest_days = day_folders(&prefix, req.start - Duration::days(1), list_to);
+    // The log folders of the range are listed now too (step 5 needs them), all day folders at once.
+    let log_prefix = req
+        .location
+        .log_region_prefix(&req.account_id, &req.source_region);
+    let log_days = day_folders(&log_prefix, req.start, req.end);
+    let list_all = |folders: Vec<String>| {
+        let bucket = &bucket;
+        stream::iter(folders)
+            .map(move |f| async move { store.list(bucket, &f, None).await })
+            .buffered(req.concurrency.max(1))
+            .try_collect::<Vec<_>>()
+    };
+    let (digest_pages, log_pages) =
+        futures::future::try_join(list_all(digest_days), list_all(log_days)).await?;
     let mut listed: Vec<(DateTime<Utc>, String)> = Vec::new();
-    let mut day = req.start - Duration::days(1);
-    while day.date_naive() <= list_to.date_naive() {
-        for l in store
-            .list(&bucket, &TrailLocation::day_folder(&prefix, day), None)
-            .await?
-        {
-            let name = l.key.rsplit('/').next().unwrap_or("");
-            if !name.starts_with(&tag) || l.key.ends_with("_backfill.json.gz") {
-                continue;
-            }
-            if let Some(t) = digest_key_time(&l.key) {
-                if t <= list_to {
-                    listed.push((t, l.key));
-                }
+    for l in digest_pages.into_iter().flatten() {
+        let name = l.key.rsplit('/').next().unwrap_or("");
+        if !name.starts_with(&tag) || l.key.ends_with("_backfill.json.gz") {
+            continue;
+        }
+        if let Some(t) = digest_key_time(&l.key) {
+            if t <= list_to {
+                listed.push((t, l.key));
             }
         }
-        day += Duration::days(1);
     }
     listed.sort();
     listed.dedup();
@@ -644,33 +669,23 @@ pub async fn validate(
         .iter()
         .flat_map(|c| c.digest.log_files.iter().map(|l| l.s3_object.as_str()))
         .collect();
-    let log_prefix = req
-        .location
-        .log_region_prefix(&req.account_id, &req.source_region);
-    let mut day = req.start;
     let mut unlisted = Vec::new();
-    while day.date_naive() <= req.end.date_naive() {
-        for l in store
-            .list(&bucket, &TrailLocation::day_folder(&log_prefix, day), None)
-            .await?
-        {
-            if listed_logs.contains(l.key.as_str()) {
-                continue;
-            }
-            let Some(t) = log_key_time(&l.key) else {
-                continue;
-            };
-            if t < req.start || t > req.end {
-                continue;
-            }
-            // Written less than an hour (plus grace) ago: its digest may not be due yet.
-            let written = l.last_modified.unwrap_or(t);
-            let due = written + Duration::hours(1) + req.newest_grace <= req.now;
-            if due {
-                unlisted.push(l.key);
-            }
+    for l in log_pages.into_iter().flatten() {
+        if listed_logs.contains(l.key.as_str()) {
+            continue;
         }
-        day += Duration::days(1);
+        let Some(t) = log_key_time(&l.key) else {
+            continue;
+        };
+        if t < req.start || t > req.end {
+            continue;
+        }
+        // Written less than an hour (plus grace) ago: its digest may not be due yet.
+        let written = l.last_modified.unwrap_or(t);
+        let due = written + Duration::hours(1) + req.newest_grace <= req.now;
+        if due {
+            unlisted.push(l.key);
+        }
     }
     for key in unlisted {
         report.events.push(Event::Invalid {
@@ -721,6 +736,17 @@ pub async fn validate(
         }
     }
     Ok(report)
+}
+
+/// The day folders under `prefix` from `from`'s day to `to`'s day, in order.
+fn day_folders(prefix: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut day = from;
+    while day.date_naive() <= to.date_naive() {
+        out.push(TrailLocation::day_folder(prefix, day));
+        day += Duration::days(1);
+    }
+    out
 }
 
 fn next_older<'a>(remaining: &mut Vec<&'a Loaded>, before: DateTime<Utc>) -> Option<&'a Loaded> {

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use trailwarden::aws::s3::{S3Store, Sse};
+use trailwarden::aws::s3::S3Store;
 use trailwarden::aws::sns::SnsNotifier;
 use trailwarden::layout::parse_time;
 use trailwarden::notify::Notifier;
@@ -35,7 +35,7 @@ async fn main() -> Result<(), Error> {
     if keys.is_empty() {
         return Err("no public key: set SIGNING_KEY_ID or PUBLIC_KEYS_JSON".into());
     }
-    let store = S3Store::from_env(Sse::S3).await;
+    let store = S3Store::for_validation_from_env().await;
     let notifier = match env("ALERT_TOPIC_ARN").filter(|s| !s.is_empty()) {
         Some(arn) => Some(SnsNotifier::from_env(arn).await),
         None => None,

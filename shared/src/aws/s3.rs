@@ -1,6 +1,7 @@
 //! [`ObjectStore`] on Amazon S3.
 
 use async_trait::async_trait;
+use aws_sdk_s3::config::ResponseChecksumValidation;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
@@ -33,6 +34,20 @@ impl S3Store {
             .force_path_style(super::endpoint_overridden("S3"))
             .build();
         Self::new(Client::from_conf(s3), sse)
+    }
+
+    /// A client for reading the trail to validate it (`validate-logs`, the log-validator):
+    /// as [`S3Store::from_env`], but without the SDK's response checksums. Every byte read is
+    /// checked by the validation itself, more strongly than a CRC32 would (each log file's SHA-256
+    /// against its digest, each digest's RSA signature), so the SDK's `x-amz-checksum-mode` /
+    /// CRC32 pass over every body only costs CPU; the SDK still validates checksums S3 requires.
+    pub async fn for_validation_from_env() -> Self {
+        let cfg = super::load_config().await;
+        let s3 = aws_sdk_s3::config::Builder::from(&cfg)
+            .force_path_style(super::endpoint_overridden("S3"))
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+            .build();
+        Self::new(Client::from_conf(s3), Sse::S3)
     }
 
     pub fn client(&self) -> &Client {
@@ -126,18 +141,24 @@ impl ObjectStore for S3Store {
         let metadata = out.metadata().cloned().unwrap_or_default();
         let etag = out.e_tag().map(str::to_string);
         let last_modified = out.last_modified().and_then(super::to_chrono);
-        let body = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Other {
-                bucket: bucket.into(),
-                key: key.into(),
-                message: format!("reading the body failed: {e}"),
-                retryable: true,
-            })?
-            .into_bytes()
-            .to_vec();
+        // One copy, into a buffer of the announced size (capped: the length is the server's word).
+        let cap = out.content_length().unwrap_or(0).clamp(0, 64 << 20) as usize;
+        let mut body = Vec::with_capacity(cap);
+        let mut stream = out.body;
+        loop {
+            match stream.try_next().await {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(StoreError::Other {
+                        bucket: bucket.into(),
+                        key: key.into(),
+                        message: format!("reading the body failed: {e}"),
+                        retryable: true,
+                    })
+                }
+            }
+        }
         Ok(Object {
             body,
             metadata,
