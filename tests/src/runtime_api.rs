@@ -124,20 +124,28 @@ impl RuntimeApi {
                         &mut s,
                         "200 OK",
                         &[
-                            ("Lambda-Runtime-Aws-Request-Id", format!("test-request-{}", self.requests)),
+                            (
+                                "Lambda-Runtime-Aws-Request-Id",
+                                format!("test-request-{}", self.requests),
+                            ),
                             ("Lambda-Runtime-Deadline-Ms", deadline_ms),
                             (
                                 "Lambda-Runtime-Invoked-Function-Arn",
                                 "arn:aws:lambda:us-east-1:123456789012:function:test".into(),
                             ),
-                            ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000".into()),
+                            (
+                                "Lambda-Runtime-Trace-Id",
+                                "Root=1-00000000-000000000000000000000000".into(),
+                            ),
                         ],
                         &body,
                     );
                 }
                 Ok(Msg::Next(_)) => {}
                 Ok(Msg::Response(b)) => return parse(b),
-                Ok(Msg::Error(b)) => return RuntimeOutcome::Error(String::from_utf8_lossy(&b).into()),
+                Ok(Msg::Error(b)) => {
+                    return RuntimeOutcome::Error(String::from_utf8_lossy(&b).into())
+                }
                 Err(_) => {}
             }
         }

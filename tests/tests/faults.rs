@@ -202,7 +202,10 @@ async fn hundred_thousand_events_with_a_fifth_of_puts_failing() {
 
     // The hourly signer, retried by its schedule while its PutObject fails.
     let trail = TrailArn::parse(TRAIL).expect("arn");
-    let scfg = SignerConfig::new(TrailLocation::new(BUCKET, None, None).unwrap(), trail.clone());
+    let scfg = SignerConfig::new(
+        TrailLocation::new(BUCKET, None, None).unwrap(),
+        trail.clone(),
+    );
     let signer = signer();
     let end = Utc::now().duration_trunc(Duration::hours(1)).unwrap() + Duration::hours(1);
     let mut attempts = 0;

@@ -44,7 +44,13 @@ fn env(moto: &Moto, topic: &str) -> Vec<(String, String)> {
     e
 }
 
-fn run(api: &mut RuntimeApi, bin: &str, env: &[(String, String)], log: &std::path::Path, event: Value) -> Value {
+fn run(
+    api: &mut RuntimeApi,
+    bin: &str,
+    env: &[(String, String)],
+    log: &std::path::Path,
+    event: Value,
+) -> Value {
     let mut child = api.spawn_logging(&function_binary(bin), env, Some(log));
     let outcome = api.invoke(event, Duration::from_secs(120), &mut child);
     let _ = child.kill();
@@ -125,7 +131,10 @@ async fn passwords_in_request_parameters_never_reach_the_logs() {
                "object": {"key": key, "size": 1}}}]});
     let report = run(&mut api, "metric-filter-alarm", &env, &log, s3_event);
     assert_eq!(report["records"], 2, "{report}");
-    assert!(report["notifications"].as_u64().unwrap_or(0) >= 1, "{report}");
+    assert!(
+        report["notifications"].as_u64().unwrap_or(0) >= 1,
+        "{report}"
+    );
 
     // remediator: a tampering event whose requestParameters carry a secret, for another trail
     // (ignored) and a malformed one.
@@ -135,7 +144,13 @@ async fn passwords_in_request_parameters_never_reach_the_logs() {
         "detail": {"eventSource": "cloudtrail.amazonaws.com", "eventName": "UpdateTrail",
                    "requestParameters": {"name": "someone-elses", "password": SECRET}}});
     run(&mut api, "remediator", &env, &log, tamper);
-    run(&mut api, "remediator", &env, &log, json!({"detail-type": "Config Rules Compliance Change", "detail": {"password": SECRET}}));
+    run(
+        &mut api,
+        "remediator",
+        &env,
+        &log,
+        json!({"detail-type": "Config Rules Compliance Change", "detail": {"password": SECRET}}),
+    );
 
     let logs = std::fs::read_to_string(&log).expect("function logs");
     assert!(logs.len() > 200, "the functions logged something: {logs}");
@@ -157,8 +172,15 @@ async fn passwords_in_request_parameters_never_reach_the_logs() {
     assert!(alerts.iter().any(|a| a.contains("REDACTED")), "{alerts:?}");
 
     // The audit record itself keeps what CloudTrail sent.
-    let obj = s3.get_object().bucket(BUCKET).key(&key).send().await.expect("get");
+    let obj = s3
+        .get_object()
+        .bucket(BUCKET)
+        .key(&key)
+        .send()
+        .await
+        .expect("get");
     let bytes = obj.body.collect().await.expect("body").into_bytes();
-    let text = String::from_utf8(trailwarden::gz::decompress(&bytes, u64::MAX).expect("gzip")).expect("utf8");
+    let text = String::from_utf8(trailwarden::gz::decompress(&bytes, u64::MAX).expect("gzip"))
+        .expect("utf8");
     assert!(text.contains(SECRET), "the delivered record is unchanged");
 }
