@@ -10,6 +10,7 @@ pub mod config;
 pub mod delivery;
 pub mod digest;
 pub mod filter;
+pub mod functions;
 pub mod gz;
 pub mod layout;
 pub mod notify;
