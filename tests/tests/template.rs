@@ -751,3 +751,122 @@ fn keys_bucket_and_glue_table_are_set_up_as_documented() {
         "{template}"
     );
 }
+
+/// An EventBridge pattern (the subset the template uses: exact values, `prefix`, nesting,
+/// `$or`) against an event; intrinsics resolve with the parameters' defaults and the sample
+/// events' account and region.
+fn pattern_matches(t: &Template, pattern: &Value, event: &serde_json::Value) -> bool {
+    let Some(m) = pattern.as_mapping() else {
+        panic!("pattern {pattern:?}")
+    };
+    m.iter().all(|(k, pv)| {
+        let k = k.as_str().unwrap();
+        if k == "$or" {
+            return pv
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|alt| pattern_matches(t, alt, event));
+        }
+        let ev = &event[k];
+        match pv {
+            Value::Mapping(_) => ev.is_object() && pattern_matches(t, pv, ev),
+            Value::Sequence(alternatives) => alternatives.iter().any(|a| {
+                let values: Vec<&str> = match ev {
+                    serde_json::Value::Array(xs) => xs.iter().filter_map(|x| x.as_str()).collect(),
+                    x => x.as_str().into_iter().collect(),
+                };
+                match a {
+                    Value::Mapping(op) => {
+                        let prefix = resolve_sample(t, &op[&Value::from("prefix")]);
+                        values.iter().any(|v| v.starts_with(&prefix))
+                    }
+                    other => {
+                        let want = resolve_sample(t, other);
+                        values.contains(&want.as_str())
+                    }
+                }
+            }),
+            other => panic!("pattern value {other:?}"),
+        }
+    })
+}
+
+fn resolve_sample(t: &Template, v: &Value) -> String {
+    if let Some(s) = t.resolve(v) {
+        return s;
+    }
+    let text = intrinsic_is(v, "!Sub").unwrap_or_else(|| panic!("cannot resolve {v:?}"));
+    let mut out = text
+        .replace("${AWS::Partition}", "aws")
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${AWS::AccountId}", "123456789012");
+    let mut names = BTreeSet::new();
+    sub_refs(&text, &mut names);
+    for n in names.iter().filter(|n| !n.starts_with("AWS::")) {
+        out = out.replace(&format!("${{{n}}}"), &t.default(n));
+    }
+    out
+}
+
+fn sample(path: &str) -> serde_json::Value {
+    let p = repo_root().join("events").join(path);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+#[test]
+fn the_event_patterns_match_the_sample_events() {
+    let t = Template::load();
+    let fns = functions(&t);
+    let events = &fns["remediator"].1["Properties"]["Events"];
+
+    // Tampering with the suite's trail (by name or ARN, `name` or `trailName`), not another's.
+    let tamper = &events["TrailTampering"]["Properties"]["Pattern"];
+    for call in [
+        "StopLogging",
+        "DeleteTrail",
+        "UpdateTrail",
+        "PutEventSelectors",
+    ] {
+        let ev = sample(&format!("remediator/cloudtrail-{call}-suite-trail.json"));
+        assert!(pattern_matches(&t, tamper, &ev), "{call}");
+    }
+    let other = sample("remediator/cloudtrail-StopLogging-other-trail.json");
+    assert!(!pattern_matches(&t, tamper, &other));
+
+    // NON_COMPLIANT changes of this stack's rules (the samples' rule names get the prefix).
+    let compliance = &events["ComplianceChange"]["Properties"]["Pattern"];
+    let prefix = t.default("ConfigRuleNamePrefix");
+    let prefixed = |name: &str| {
+        let mut ev = sample(name);
+        let rule = ev["detail"]["configRuleName"].as_str().unwrap().to_string();
+        ev["detail"]["configRuleName"] = serde_json::json!(format!("{prefix}{rule}"));
+        ev
+    };
+    let ssh = "remediator/config-compliance-restricted-ssh.json";
+    assert!(
+        !pattern_matches(&t, compliance, &sample(ssh)),
+        "another stack's rule"
+    );
+    assert!(pattern_matches(&t, compliance, &prefixed(ssh)));
+    let compliant = "remediator/config-compliance-s3-bucket-versioning-enabled-COMPLIANT.json";
+    assert!(!pattern_matches(&t, compliance, &prefixed(compliant)));
+
+    // Every EventBridge envelope in the delivery sample goes to the delivery queue.
+    let rule = &t.resource("CloudTrailEventsRule")["Properties"]["EventPattern"];
+    let batch = sample("log-delivery/sqs-batch.json");
+    let mut envelopes = 0;
+    for m in batch["Records"].as_array().unwrap() {
+        let body: serde_json::Value = serde_json::from_str(m["body"].as_str().unwrap()).unwrap();
+        if body.get("detail-type").is_some() {
+            assert!(pattern_matches(&t, rule, &body), "{body}");
+            envelopes += 1;
+        }
+    }
+    assert!(envelopes >= 2);
+    assert!(!pattern_matches(
+        &t,
+        rule,
+        &sample("digest-signer/scheduled-hourly.json")
+    ));
+}
