@@ -46,6 +46,22 @@ ensure_cargo_deny() {
   export PATH="$root/bin:$PATH"
 }
 
+# The template linters (cfn-lint, SAM CLI, checkov) in a virtualenv of their own, keyed by
+# scripts/requirements-lint.txt: their pins conflict with moto's and awscli's.
+ensure_lint_tools() {
+  local req="$REPO_ROOT/scripts/requirements-lint.txt"
+  local hash; hash=$(sha256sum "$req" | cut -c1-12)
+  LINT_VENV="$CACHE/venv-lint-$hash"
+  if [ ! -x "$LINT_VENV/bin/checkov" ] || [ ! -f "$LINT_VENV/.complete" ]; then
+    log "installing the template linters into $LINT_VENV (cfn-lint, aws-sam-cli, checkov)"
+    rm -rf "$LINT_VENV"
+    python3 -m venv "$LINT_VENV"
+    "$LINT_VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+    "$LINT_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    touch "$LINT_VENV/.complete"
+  fi
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

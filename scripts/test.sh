@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (Python tools incl. the local AWS emulator, into a
 # cached virtualenv) and runs every test of the workspace. `.ci/run` calls exactly this.
+# Order: the template checks (cfn-lint, sam validate --lint, checkov), formatting, every test,
+# then the release arm64 build of the six functions with their sizes.
 . "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 ensure_python_tools
+log "template checks (scripts/check_template.sh)"
+"$REPO_ROOT/scripts/check_template.sh"
 log "cargo fmt --check"
 cargo fmt --all -- --check
 ensure_cargo_deny
@@ -15,4 +19,8 @@ status=${PIPESTATUS[0]}
 passed=$(grep -E '^test result:' "${TMPDIR:-/tmp}/trailwarden-test.log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -E '^test result:' "${TMPDIR:-/tmp}/trailwarden-test.log" | awk '{s+=$6} END {print s+0}')
 echo "$passed passed, $failed failed"
-exit "$status"
+log "release arm64 build of the functions (scripts/build_lambdas.sh)"
+build_status=0
+"$REPO_ROOT/scripts/build_lambdas.sh" || build_status=$?
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+exit "$build_status"

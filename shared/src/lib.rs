@@ -10,6 +10,7 @@ pub mod config;
 pub mod delivery;
 pub mod digest;
 pub mod filter;
+pub mod functions;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod gz;

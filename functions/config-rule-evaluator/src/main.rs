@@ -6,6 +6,7 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trailwarden::aws::config::AwsConfigClient;
 use trailwarden::config::EvaluatorOptions;
+use trailwarden::functions::CONFIG_RULE_EVALUATOR as SPEC;
 use trailwarden::telemetry;
 
 /// Every event is parsed into a JSON tree (two, with the `invokingEvent` string): mimalloc
@@ -17,6 +18,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
+    SPEC.check_required()?;
     let client = AwsConfigClient::from_env().await;
     let options = EvaluatorOptions::default();
     let (client, options) = (&client, &options);

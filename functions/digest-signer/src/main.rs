@@ -5,12 +5,15 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trailwarden::aws::s3::{S3Store, Sse};
 use trailwarden::digest::{sign_all, SignerConfig};
+use trailwarden::functions::DIGEST_SIGNER as SPEC;
 use trailwarden::layout::parse_time;
-use trailwarden::telemetry::{self, env};
+use trailwarden::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
+    SPEC.check_required()?;
+    let env = |n: &str| SPEC.env(n);
     let (location, trail) = trailwarden::delivery::trail_from_env(&env)?;
     let cfg = SignerConfig::new(location, trail);
     let sse = env("SSE_KMS_KEY_ID")

@@ -5,12 +5,14 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use trailwarden::aws::s3::{S3Store, Sse};
 use trailwarden::delivery::{deliver_batch_owned, DeliveryConfig, Message};
+use trailwarden::functions::LOG_DELIVERY as SPEC;
 use trailwarden::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let cfg = DeliveryConfig::from_env_with(&telemetry::env)?;
+    SPEC.check_required()?;
+    let cfg = DeliveryConfig::from_env_with(&|n| SPEC.env(n))?;
     let sse = cfg.sse_kms_key_id.clone().map(Sse::Kms).unwrap_or(Sse::S3);
     let store = S3Store::from_env(sse).await;
     let (cfg, store) = (&cfg, &store);

@@ -6,15 +6,18 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trailwarden::aws::s3::S3Store;
 use trailwarden::aws::sns::SnsNotifier;
+use trailwarden::functions::LOG_VALIDATOR as SPEC;
 use trailwarden::layout::parse_time;
 use trailwarden::notify::Notifier;
 use trailwarden::signer::read_public_keys;
-use trailwarden::telemetry::{self, env};
+use trailwarden::telemetry;
 use trailwarden::validate::{validate_recent, ValidateRequest};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
+    SPEC.check_required()?;
+    let env = |n: &str| SPEC.env(n);
     let (location, trail) = trailwarden::delivery::trail_from_env(&env)?;
     let hours: i64 = env("VALIDATION_WINDOW_HOURS")
         .map(|h| h.parse())

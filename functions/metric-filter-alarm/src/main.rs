@@ -36,12 +36,15 @@ use serde_json::Value;
 use trailwarden::alerting::{Alerting, AlertingConfig};
 use trailwarden::aws::s3::{S3Store, Sse};
 use trailwarden::aws::sns::SnsNotifier;
+use trailwarden::functions::METRIC_FILTER_ALARM as SPEC;
 use trailwarden::notify::Notifier;
-use trailwarden::telemetry::{self, env};
+use trailwarden::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
+    SPEC.check_required()?;
+    let env = |n: &str| SPEC.env(n);
     let config = AlertingConfig::from_env_with(&env)?;
     let engine = config.engine()?;
     tracing::info!(

@@ -28,14 +28,17 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 use trailwarden::aws::s3::{S3Store, Sse};
 use trailwarden::aws::sns::SnsNotifier;
+use trailwarden::functions::REMEDIATOR as SPEC;
 use trailwarden::remediation::{Handled, RemediationSettings, Remediator};
 use trailwarden::telemetry;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_lambda();
-    let settings = RemediationSettings::from_env_with(&telemetry::env)?;
-    let topic = telemetry::env("ALERT_TOPIC_ARN")
+    SPEC.check_required()?;
+    let settings = RemediationSettings::from_env_with(&|n| SPEC.env(n))?;
+    let topic = SPEC
+        .env("ALERT_TOPIC_ARN")
         .filter(|s| !s.trim().is_empty())
         .ok_or("ALERT_TOPIC_ARN is required")?;
     let store = S3Store::from_env(Sse::S3).await;
