@@ -15,11 +15,20 @@ const BUCKET: &str = "secrets-trail";
 const SECRET: &str = "hunter2-Sup3rSecret-0xC0FFEE";
 
 fn record(i: usize) -> Value {
+    // The first is the root user's call (the CIS root-usage alarm fires on one record).
+    let identity = if i == 0 {
+        json!({"type": "Root", "arn": "arn:aws:iam::123837392027:root", "accountId": "123837392027"})
+    } else {
+        json!({"type": "IAMUser", "arn": "arn:aws:iam::123837392027:user/ops",
+               "accountId": "123837392027", "userName": "ops"})
+    };
     json!({
         "eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123837392027:user/ops",
-                          "accountId": "123837392027", "userName": "ops"},
-        "eventTime": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "userIdentity": identity,
+        // In the last complete 5-minute period, the one the alarms evaluate now.
+        "eventTime": (chrono::Utc::now() - chrono::Duration::minutes(5))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
         "eventSource": "iam.amazonaws.com",
         "eventName": if i == 0 { "CreateLoginProfile" } else { "ChangePassword" },
         "awsRegion": "us-east-1",
@@ -123,8 +132,8 @@ async fn passwords_in_request_parameters_never_reach_the_logs() {
         .expect("a delivered file")
         .to_string();
 
-    // metric-filter-alarm: the delivered file (the CIS unauthorized-calls filter matches both
-    // records, so an alert with the records' summaries is published).
+    // metric-filter-alarm: the delivered file (the CIS root-usage alarm goes to ALARM on the
+    // first record, so an alert with the records' summaries is published).
     let s3_event = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2026-11-21T00:00:00.000Z", "eventName": "ObjectCreated:Put",
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
