@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Release build of every Lambda function for Graviton (`cargo lambda build --release --arm64`,
 # zig from PyPI's ziglang as the cross linker), as `sam build` builds them, then each
-# bootstrap's size (target: under 10 MB stripped; the release profile strips).
+# bootstrap's size (target: under 10 MB stripped; the release profile strips). A build failure or
+# a binary that is not aarch64 fails; a size over the target is reported (a target, not a gate).
 # Usage: scripts/build_lambdas.sh [--check-only]   (--check-only: sizes of an existing build)
 . "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -41,8 +42,7 @@ for f in "${FUNCTIONS[@]}"; do
     fi
   fi
   if [ "$size" -ge "$LIMIT" ]; then
-    echo "$f: over the 10 MB target" >&2
-    status=1
+    echo "$f: over the 10 MB size target" >&2
   fi
 done
 exit "$status"
