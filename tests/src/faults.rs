@@ -1,6 +1,6 @@
 //! A fault-injecting HTTP proxy in front of moto_server, on a free 127.0.0.1 port, for the
 //! fault tests (issue 7). It stops with the value (drop) and by itself after
-//! [`crate::proxy::MAX_LIFETIME`].
+//! [`crate::proxy::MAX_LIFETIME`] (both from [`crate::proxy`]'s server).
 //!
 //! Requests that match the proxy's [`Target`] fail with the configured share (seeded, so a run
 //! is reproducible), cycling through the [`Fault`] kinds: 500 InternalError, 503 SlowDown, a
@@ -16,14 +16,12 @@
 //! response).
 
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{BufReader, Write};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::proxy::{header, read_request, respond, Request, MAX_LIFETIME};
+use crate::proxy::{forward_raw, header, read_request, respond, Request, Server};
 
 /// The kinds of fault, injected in turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -121,17 +119,13 @@ pub struct FaultProxy {
     pub port: u16,
     pub endpoint: String,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _server: Server,
 }
 
 impl FaultProxy {
     /// Starts a proxy to the emulator on `upstream_port` failing `share` (0.0-1.0) of the
     /// requests matching `target`, with a seeded choice.
     pub fn start(upstream_port: u16, target: Target, share: f64, seed: u64) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().expect("local addr").port();
-        listener.set_nonblocking(true).expect("nonblocking");
         let state = Arc::new(Mutex::new(State {
             share,
             target,
@@ -142,31 +136,15 @@ impl FaultProxy {
             forwarded: 0,
             hook: None,
         }));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (state.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let deadline = Instant::now() + MAX_LIFETIME;
-            while !sp.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let st = st.clone();
-                        std::thread::spawn(move || {
-                            let _ = serve(conn, upstream_port, &st);
-                        });
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
+        let st = state.clone();
+        let server = Server::start(move |conn| {
+            let _ = serve(conn, upstream_port, &st);
         });
         FaultProxy {
-            port,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            port: server.port,
+            endpoint: format!("http://127.0.0.1:{}", server.port),
             state,
-            stop,
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -190,15 +168,6 @@ impl FaultProxy {
             matching: s.matching,
             injected: s.injected.clone(),
             forwarded: s.forwarded,
-        }
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
         }
     }
 }
@@ -293,23 +262,4 @@ fn inject(conn: &mut TcpStream, req: &Request, f: Fault) -> std::io::Result<()> 
         ),
         Fault::DropConnection => conn.shutdown(std::net::Shutdown::Both),
     }
-}
-
-/// Forwards the request and returns the emulator's whole answer, unchanged.
-fn forward_raw(req: &Request, port: u16) -> std::io::Result<Vec<u8>> {
-    let mut up = TcpStream::connect(("127.0.0.1", port))?;
-    up.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
-    for (k, v) in &req.headers {
-        if !k.eq_ignore_ascii_case("connection") {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-    }
-    head.push_str("Connection: close\r\n\r\n");
-    up.write_all(head.as_bytes())?;
-    up.write_all(&req.body)?;
-    up.flush()?;
-    let mut raw = Vec::new();
-    up.read_to_end(&mut raw)?;
-    Ok(raw)
 }

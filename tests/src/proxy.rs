@@ -56,42 +56,22 @@ pub struct ConfigProxy {
     pub port: u16,
     pub endpoint: String,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _server: Server,
 }
 
 impl ConfigProxy {
     /// Starts a proxy forwarding to moto on `upstream_port`.
     pub fn start(upstream_port: u16) -> ConfigProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().unwrap().port();
-        listener.set_nonblocking(true).unwrap();
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (st, sp) = (state.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let deadline = Instant::now() + MAX_LIFETIME;
-            while !sp.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((conn, _)) => {
-                        let st = st.clone();
-                        std::thread::spawn(move || {
-                            let _ = serve(conn, upstream_port, &st);
-                        });
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
+        let st = state.clone();
+        let server = Server::start(move |conn| {
+            let _ = serve(conn, upstream_port, &st);
         });
         ConfigProxy {
-            port,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            port: server.port,
+            endpoint: format!("http://127.0.0.1:{}", server.port),
             state,
-            stop,
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -159,7 +139,49 @@ impl ConfigProxy {
     }
 }
 
-impl Drop for ConfigProxy {
+/// A listener on a free 127.0.0.1 port that hands every connection to `handle` on a thread of
+/// its own; it stops on drop, and by itself after [`MAX_LIFETIME`]. The proxies are built on it.
+pub(crate) struct Server {
+    pub(crate) port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub(crate) fn start<F>(handle: F) -> Server
+    where
+        F: Fn(TcpStream) + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local addr").port();
+        listener.set_nonblocking(true).expect("nonblocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let sp = stop.clone();
+        let handle = Arc::new(handle);
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + MAX_LIFETIME;
+            while !sp.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        let handle = handle.clone();
+                        std::thread::spawn(move || handle(conn));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Server {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
@@ -343,7 +365,8 @@ fn serve(conn: TcpStream, upstream_port: u16, state: &Mutex<State>) -> std::io::
 
 pub(crate) type Response = (u16, Vec<(String, String)>, Vec<u8>);
 
-pub(crate) fn forward(req: &Request, port: u16) -> std::io::Result<Response> {
+/// Forwards the request to moto and returns its whole answer, byte for byte.
+pub(crate) fn forward_raw(req: &Request, port: u16) -> std::io::Result<Vec<u8>> {
     let mut up = TcpStream::connect(("127.0.0.1", port))?;
     up.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.target);
@@ -358,6 +381,12 @@ pub(crate) fn forward(req: &Request, port: u16) -> std::io::Result<Response> {
     up.flush()?;
     let mut raw = Vec::new();
     up.read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+/// Forwards the request to moto and returns its status, headers and (de-chunked) body.
+pub(crate) fn forward(req: &Request, port: u16) -> std::io::Result<Response> {
+    let raw = forward_raw(req, port)?;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

@@ -1,10 +1,10 @@
-//! A minimal local Lambda Runtime API on a free 127.0.0.1 port, for tests that need to control
+//! A minimal local Lambda Runtime API on a free 127.0.0.1 port (stopped on drop), for tests that need to control
 //! a function process directly (kill it mid-invocation, start a fresh one): it serves one event
 //! per [`RuntimeApi::invoke`] to whichever process asks for the next invocation, and reports the
 //! function's response, its error, or its death.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -35,23 +35,19 @@ pub struct RuntimeApi {
     addr: SocketAddr,
     rx: mpsc::Receiver<Msg>,
     requests: u64,
+    /// Stops with the value (and by itself after the proxies' lifetime limit).
+    _server: crate::proxy::Server,
 }
 
 impl RuntimeApi {
     pub fn start() -> RuntimeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("addr");
         let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for c in listener.incoming().flatten() {
-                let tx = tx.clone();
-                std::thread::spawn(move || serve(c, tx));
-            }
-        });
+        let server = crate::proxy::Server::start(move |c| serve(c, tx.clone()));
         RuntimeApi {
-            addr,
+            addr: SocketAddr::from(([127, 0, 0, 1], server.port)),
             rx,
             requests: 0,
+            _server: server,
         }
     }
 
@@ -175,33 +171,6 @@ pub fn function_binary(name: &str) -> PathBuf {
     target.join("debug").join(name)
 }
 
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
-    let mut line = String::new();
-    if r.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let path = parts.next()?.to_string();
-    let mut len = 0usize;
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).ok()?;
-    Some((method, path, body))
-}
-
 fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
     let mut out = format!(
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n",
@@ -222,7 +191,17 @@ fn serve(conn: TcpStream, tx: mpsc::Sender<Msg>) {
     };
     let mut r = BufReader::new(read_half);
     let mut w = conn;
-    while let Some((method, path, body)) = read_request(&mut r) {
+    // The function keeps its connection open between requests; an empty request line is EOF.
+    while let Ok(crate::proxy::Request {
+        method,
+        target: path,
+        body,
+        ..
+    }) = crate::proxy::read_request(&mut r)
+    {
+        if method.is_empty() {
+            return;
+        }
         if method == "GET" && path.ends_with("/invocation/next") {
             let Ok(c) = w.try_clone() else { return };
             let _ = tx.send(Msg::Next(c));
