@@ -39,6 +39,8 @@ enum Command {
     Rules(rules::RulesArgs),
     /// Test a filter pattern on log events, as `aws logs test-metric-filter` does.
     TestMetricFilter(filters::TestMetricFilterArgs),
+    /// Run the metric filters and their alarms over archived log files (local or S3) and print, per filter, the matches per period and every alarm state change: what the alarms would have done.
+    Replay(filters::ReplayArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
             Command::EvaluateRule(a) => rules::evaluate_rule(a),
             Command::Rules(a) => rules::rules(a),
             Command::TestMetricFilter(a) => filters::test_metric_filter(a),
+            Command::Replay(a) => filters::replay(a).await,
         }
     });
     match result {

@@ -158,7 +158,7 @@ pub struct SignArgs {
     end_time: Option<String>,
 }
 
-fn time_arg(s: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn time_arg(s: &str) -> Result<DateTime<Utc>, String> {
     parse_time(s)
         .or_else(|| {
             chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")

@@ -33,6 +33,10 @@ REPEAT = int(os.environ.get("REPEAT", "3"))
 DELAY_MS = float(os.environ.get("DELAY_MS", "20"))
 # Our --concurrency (requests in flight); empty: the CLI's default.
 CONCURRENCY = os.environ.get("CONCURRENCY", "")
+# The chain: HOURS digests (gen_chain.py's default 24; 720 = 30 days, issue 7's load case) of
+# 12 log files each. SETUPS: which servers to run against (default all four).
+HOURS = int(os.environ.get("HOURS", "24"))
+SETUPS = os.environ.get("SETUPS", "moto,moto+latency,static,static+latency").split(",")
 
 
 def free_port():
@@ -95,8 +99,8 @@ def upload(endpoint, bucket_dir):
 def main():
     work = tempfile.mkdtemp(prefix="tw-bench-")
     chain = os.path.join(work, "chain")
-    print("generating the chain (gen_chain.py defaults) ...", flush=True)
-    subprocess.run([os.path.join(VENV_BIN, "python"), os.path.join(KIT, "bench/gen_chain.py"), "--out", chain], check=True, stdout=subprocess.DEVNULL)
+    print(f"generating the chain (gen_chain.py, {HOURS} hours) ...", flush=True)
+    subprocess.run([os.path.join(VENV_BIN, "python"), os.path.join(KIT, "bench/gen_chain.py"), "--out", chain, "--hours", str(HOURS)], check=True, stdout=subprocess.DEVNULL)
     args = open(os.path.join(chain, "validate-logs-args.txt")).read().split()
     bucket_dir = os.path.join(chain, "ct-bucket")
     moto_port = free_port()
@@ -118,19 +122,20 @@ def main():
             ours += ["--concurrency", CONCURRENCY]
         theirs = [os.path.join(VENV_BIN, "python"), os.path.join(ROOT, "scripts/awscli_validate.py"), "cloudtrail", "validate-logs", *args]
         results = {}
-        setups = (
+        setups = tuple((label, endpoint) for label, endpoint in (
             ("moto", f"http://127.0.0.1:{moto_port}"),
             ("moto+latency", f"http://127.0.0.1:{proxy_port}"),
             ("static", f"http://127.0.0.1:{static_port}"),
             ("static+latency", f"http://127.0.0.1:{sproxy_port}"),
-        )
+        ) if label in SETUPS)
+        logs = n - HOURS
         for label, endpoint in setups:
             env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, AWS_ENDPOINT_URL_S3=endpoint, TRAILWARDEN_PUBLIC_KEYS=keys)
             for name, cmd in (("trailwarden", ours), ("awscli", theirs)):
                 runs = []
                 for _ in range(REPEAT):
                     wall, cpu, p = timed(cmd, env)
-                    if p.returncode != 0 or "24/24 digest files valid" not in p.stdout or "288/288 log files valid" not in p.stdout:
+                    if p.returncode != 0 or f"{HOURS}/{HOURS} digest files valid" not in p.stdout or f"{logs}/{logs} log files valid" not in p.stdout:
                         sys.exit(f"{name} did not validate the chain ({label}):\n{p.stdout}\n{p.stderr}")
                     runs.append((wall, cpu))
                 results[(label, name)] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
@@ -141,7 +146,7 @@ def main():
             floors.append(json.loads(out.stdout)["cpu_seconds"])
         floor = statistics.median(floors)
         print(f"floor (gunzip + SHA-256 in-process) cpu {floor:.3f} s (runs: {', '.join(f'{f:.3f}' for f in floors)})", flush=True)
-        summary = {"files": n, "delay_ms": DELAY_MS, "repeat": REPEAT, "concurrency": CONCURRENCY or "default", "cpu_floor_s": floor}
+        summary = {"files": n, "hours": HOURS, "delay_ms": DELAY_MS, "repeat": REPEAT, "concurrency": CONCURRENCY or "default", "cpu_floor_s": floor}
         for label, _ in setups:
             tw, aws = results[(label, "trailwarden")], results[(label, "awscli")]
             key = label.replace("+", "_")

@@ -18,7 +18,7 @@
 //! cargo bench -p trailwarden-shared --bench filter_cis                 # 1,000,000 records
 //! cargo bench -p trailwarden-shared --bench filter_cis -- --jq         # + jq on the NDJSON
 //! cargo bench -p trailwarden-shared --bench filter_cis -- --records N --per-file N --seed S
-//!     --dir DIR --rounds R --generate-only --scan-only
+//!     --dir DIR --rounds R --generate-only --scan-only --span-hours H --no-ndjson
 //! ```
 
 use flate2::read::GzDecoder;
@@ -228,8 +228,22 @@ fn string_end(b: &[u8], mut j: usize) -> Option<usize> {
 /// seconds apart), sourceIPAddress (a random IPv4 where the template has one) and the ids in
 /// [`REGENERATED`] (same length and character classes). Reuses `dir` if it already holds the
 /// same corpus (`manifest.txt`).
-fn generate(dir: &Path, records: usize, per_file: usize, seed: u64) -> Vec<PathBuf> {
-    let manifest = format!("records={records} per_file={per_file} seed={seed} v=1\n");
+///
+/// `step_ms`: the time between two records (2,500 ms by default; `--span-hours H` spreads the
+/// records over H hours, e.g. a day of a busy account). `ndjson`: also write `records.ndjson`.
+fn generate(
+    dir: &Path,
+    records: usize,
+    per_file: usize,
+    seed: u64,
+    step_ms: i64,
+    ndjson: bool,
+) -> Vec<PathBuf> {
+    let manifest = if step_ms == DEFAULT_STEP_MS && ndjson {
+        format!("records={records} per_file={per_file} seed={seed} v=1\n")
+    } else {
+        format!("records={records} per_file={per_file} seed={seed} step_ms={step_ms} ndjson={ndjson} v=1\n")
+    };
     let list = |dir: &Path| -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
             .into_iter()
@@ -253,8 +267,9 @@ fn generate(dir: &Path, records: usize, per_file: usize, seed: u64) -> Vec<PathB
     let pool = real_records();
     assert!(!pool.is_empty(), "no real records in the kit");
     let mut rng = Rng(seed | 1);
-    let mut ndjson =
-        std::io::BufWriter::new(std::fs::File::create(dir.join("records.ndjson")).unwrap());
+    let mut ndjson_out = ndjson.then(|| {
+        std::io::BufWriter::new(std::fs::File::create(dir.join("records.ndjson")).unwrap())
+    });
     let t0 = chrono::DateTime::parse_from_rfc3339("2024-05-01T00:00:00Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
@@ -267,7 +282,7 @@ fn generate(dir: &Path, records: usize, per_file: usize, seed: u64) -> Vec<PathB
         text.clear();
         text.push_str("{\"Records\":[");
         for k in 0..n {
-            let t = t0 + chrono::Duration::milliseconds(((written + k) as i64) * 2_500);
+            let t = t0 + chrono::Duration::milliseconds(((written + k) as i64) * step_ms);
             let time = t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
             rec.clear();
             mutate(
@@ -280,8 +295,10 @@ fn generate(dir: &Path, records: usize, per_file: usize, seed: u64) -> Vec<PathB
                 text.push(',');
             }
             text.push_str(&rec);
-            ndjson.write_all(rec.as_bytes()).unwrap();
-            ndjson.write_all(b"\n").unwrap();
+            if let Some(out) = ndjson_out.as_mut() {
+                out.write_all(rec.as_bytes()).unwrap();
+                out.write_all(b"\n").unwrap();
+            }
         }
         text.push_str("]}");
         let mut enc = GzEncoder::new(Vec::new(), Compression::new(6));
@@ -294,7 +311,9 @@ fn generate(dir: &Path, records: usize, per_file: usize, seed: u64) -> Vec<PathB
         written += n;
         file_no += 1;
     }
-    ndjson.flush().unwrap();
+    if let Some(mut out) = ndjson_out {
+        out.flush().unwrap();
+    }
     std::fs::write(dir.join("manifest.txt"), manifest).unwrap();
     list(dir)
 }
@@ -319,6 +338,9 @@ fn children_cpu() -> Duration {
     tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
+/// Time between two generated records unless `--span-hours` says otherwise.
+const DEFAULT_STEP_MS: i64 = 2_500;
+
 fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     args.iter()
         .position(|a| a == name)
@@ -341,8 +363,17 @@ fn main() {
                 "trailwarden-cis-corpus-{records}-{per_file}-{seed:x}"
             ))
         });
+    let step_ms = match arg::<f64>(&args, "--span-hours") {
+        Some(h) => ((h * 3_600_000.0) / records.max(1) as f64).max(1.0) as i64,
+        None => DEFAULT_STEP_MS,
+    };
+    let ndjson = !args.iter().any(|a| a == "--no-ndjson");
+    if !ndjson && args.iter().any(|a| a == "--jq") {
+        eprintln!("--jq needs the NDJSON file: leave out --no-ndjson");
+        std::process::exit(2);
+    }
     let t = Instant::now();
-    let files = generate(&dir, records, per_file, seed);
+    let files = generate(&dir, records, per_file, seed, step_ms, ndjson);
     println!(
         "corpus: {} ({} files, generated or reused in {:.1} s)",
         dir.display(),

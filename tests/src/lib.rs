@@ -91,7 +91,7 @@ impl Moto {
 
     /// SDK configuration pointing at this emulator with dummy credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        trailwarden::aws::config_loader()
             .endpoint_url(&self.endpoint)
             .region(aws_sdk_s3::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(

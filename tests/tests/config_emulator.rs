@@ -35,7 +35,7 @@ const ACCOUNT: &str = "123456789012";
 
 /// SDK configuration for an endpoint (the proxy), dummy credentials.
 async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    trailwarden::aws::config_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -86,7 +86,7 @@ fn events(n: usize) -> Vec<(String, String)> {
 }
 
 async fn store_via(endpoint: &str) -> S3Store {
-    let cfg = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let cfg = trailwarden::aws::config_loader()
         .endpoint_url(endpoint)
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

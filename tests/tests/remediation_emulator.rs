@@ -107,7 +107,7 @@ struct Env {
 }
 
 async fn config(moto: &Moto, k: &Keys) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    trailwarden::aws::config_loader()
         .endpoint_url(&moto.endpoint)
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_s3::config::Credentials::new(

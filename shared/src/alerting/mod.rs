@@ -12,6 +12,7 @@
 pub mod emf;
 pub mod filters;
 pub mod message;
+pub mod replay;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -213,6 +214,10 @@ struct SourceData {
     series: MetricSeries,
     /// Per metric: (matching records in all, the summaries kept).
     matched: BTreeMap<MetricId, (usize, Vec<Matched>)>,
+    /// Keep record summaries for alerts (the function); a replay only counts.
+    keep_summaries: bool,
+    /// Matching records per (filter index, minute start ms).
+    hits: BTreeMap<(usize, i64), usize>,
 }
 
 #[derive(Deserialize)]
@@ -229,6 +234,7 @@ struct Run<'e> {
     sources: Vec<SourceData>,
     report: Report,
     now_ms: i64,
+    keep_summaries: bool,
 }
 
 impl<'e> Run<'e> {
@@ -240,6 +246,7 @@ impl<'e> Run<'e> {
             sources: Vec::new(),
             report: Report::default(),
             now_ms: now.timestamp_millis(),
+            keep_summaries: true,
         }
     }
 
@@ -268,6 +275,7 @@ impl<'e> Run<'e> {
         let engine = self.engine;
         let mut src = SourceData {
             id: id.clone(),
+            keep_summaries: self.keep_summaries,
             ..SourceData::default()
         };
         let mut counts = Report::default();
@@ -353,6 +361,7 @@ impl<'e> Run<'e> {
         let engine = self.engine;
         let mut src = SourceData {
             id: id.clone(),
+            keep_summaries: self.keep_summaries,
             ..SourceData::default()
         };
         let mut counts = Report::default();
@@ -413,7 +422,7 @@ fn add_record(
     if !any && !engine.has_default_values() {
         return;
     }
-    let parsed: Option<Value> = if any {
+    let parsed: Option<Value> = if any && src.keep_summaries {
         let p = serde_json::from_slice(record).ok();
         if p.is_none() && timestamp_ms.is_none() {
             counts.records_not_json += 1;
@@ -458,6 +467,7 @@ fn add_record(
                 .matches
                 .entry(f.filter.definition().filter_name.clone())
                 .or_default() += 1;
+            *src.hits.entry((i, ts - ts.rem_euclid(60_000))).or_default() += 1;
         }
         for d in f.filter.datapoints_matched(&text, extracted.as_ref(), ts) {
             counts.datapoints += 1;

@@ -26,12 +26,23 @@ pub mod s3_actuator;
 #[cfg(feature = "aws-sns")]
 pub mod sns;
 
+/// The SDK configuration loader every client of the suite starts from: the standard environment
+/// (region, credentials, `AWS_ENDPOINT_URL*`), with the SDK's HTTPS client (hyper + rustls) on
+/// ring as rustls' crypto provider. The SDK crates are built without their `default-https-client`
+/// feature, which would link the aws-lc C library for the same job (see the workspace
+/// Cargo.toml), so every configuration must come from here.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https)
+}
+
 /// Loads the shared SDK configuration (region, credentials, endpoint overrides) from the
 /// environment, as every AWS SDK does.
 pub async fn load_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
+    config_loader().load().await
 }
 
 /// True when an endpoint override is set for the service (local emulator): S3 then needs
@@ -67,7 +78,7 @@ pub async fn signer_from_env(
 /// naming the remediator (`app/trailwarden-remediator`) so its own calls can be told apart in
 /// the trail.
 pub async fn load_remediator_config() -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = config_loader();
     if let Ok(name) = aws_config::AppName::new(crate::remediation::REMEDIATOR_APP_NAME) {
         loader = loader.app_name(name);
     }
