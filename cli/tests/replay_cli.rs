@@ -150,7 +150,7 @@ fn replays_a_directory_with_the_cis_and_user_filters() {
             "replay",
             &dir.to_string_lossy(),
             "--start-time",
-            &r["start"].as_str().unwrap().to_string(),
+            r["start"].as_str().unwrap(),
             "--end-time",
             r["end"].as_str().unwrap(),
         ],

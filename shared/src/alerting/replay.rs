@@ -41,7 +41,7 @@ pub enum ReplayError {
         bucket: String,
         prefix: String,
         #[source]
-        source: crate::store::StoreError,
+        source: Box<crate::store::StoreError>,
     },
 }
 
@@ -211,7 +211,7 @@ impl<'e> Replay<'e> {
                 .map_err(|source| ReplayError::List {
                     bucket: bucket.into(),
                     prefix: prefix.into(),
-                    source,
+                    source: Box::new(source),
                 })?;
         let (start, end) = (self.options.start, self.options.end);
         let keys: Vec<String> = listed
