@@ -15,6 +15,8 @@ set -euo pipefail
 cd "$REPO_ROOT"
 RECORDS=${RECORDS:-10000000}
 DIR=${DIR:-${TMPDIR:-/tmp}/trailwarden-day-$RECORDS}
+OUT="$DIR.out"   # results beside the corpus, not in it (replay reads every .json below DIR)
+mkdir -p "$OUT"
 cargo build --release --bin trailwarden -p trailwarden-cli
 log "corpus: $RECORDS records over 24 h in $DIR"
 cargo bench -p trailwarden-shared --bench filter_cis -- --bench --generate-only \
@@ -22,15 +24,15 @@ cargo bench -p trailwarden-shared --bench filter_cis -- --bench --generate-only 
 log "1. filter_cis: gunzip alone vs gunzip + 15 CIS filters"
 cargo bench -p trailwarden-shared --bench filter_cis -- --bench \
   --records "$RECORDS" --per-file 500 --span-hours 24 --no-ndjson --dir "$DIR" --rounds 1 \
-  | tee "$DIR/filter_cis.txt"
+  | tee "$OUT/filter_cis.txt"
 log "2. trailwarden replay over the day"
-/usr/bin/time -f "%e %U %S %M" -o "$DIR/replay.time" \
+/usr/bin/time -f "%e %U %S %M" -o "$OUT/replay.time" \
   "$CARGO_TARGET_DIR/release/trailwarden" replay "$DIR" \
-  --start-time 2024-05-01T00:00:00Z --end-time 2024-05-02T00:00:00Z --output json >"$DIR/replay.json"
+  --start-time 2024-05-01T00:00:00Z --end-time 2024-05-02T00:00:00Z --output json >"$OUT/replay.json"
 log "3. gzip -dc of the same files"
-/usr/bin/time -f "%e %U %S %M" -o "$DIR/gzip.time" \
+/usr/bin/time -f "%e %U %S %M" -o "$OUT/gzip.time" \
   sh -c "find '$DIR' -name '*.json.gz' -print0 | sort -z | xargs -0 cat | gzip -dc >/dev/null"
-python3 - "$DIR" <<'PY'
+python3 - "$OUT" <<'PY'
 import json, re, sys
 d = sys.argv[1]
 def t(name):

@@ -236,10 +236,10 @@ fn generate(
     records: usize,
     per_file: usize,
     seed: u64,
-    step_ms: i64,
+    step_ms: f64,
     ndjson: bool,
 ) -> Vec<PathBuf> {
-    let manifest = if step_ms == DEFAULT_STEP_MS && ndjson {
+    let manifest = if step_ms.to_bits() == DEFAULT_STEP_MS.to_bits() && ndjson {
         format!("records={records} per_file={per_file} seed={seed} v=1\n")
     } else {
         format!("records={records} per_file={per_file} seed={seed} step_ms={step_ms} ndjson={ndjson} v=1\n")
@@ -282,7 +282,7 @@ fn generate(
         text.clear();
         text.push_str("{\"Records\":[");
         for k in 0..n {
-            let t = t0 + chrono::Duration::milliseconds(((written + k) as i64) * step_ms);
+            let t = t0 + chrono::Duration::milliseconds(((written + k) as f64 * step_ms) as i64);
             let time = t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
             rec.clear();
             mutate(
@@ -339,7 +339,7 @@ fn children_cpu() -> Duration {
 }
 
 /// Time between two generated records unless `--span-hours` says otherwise.
-const DEFAULT_STEP_MS: i64 = 2_500;
+const DEFAULT_STEP_MS: f64 = 2_500.0;
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str) -> Option<T> {
     args.iter()
@@ -364,7 +364,7 @@ fn main() {
             ))
         });
     let step_ms = match arg::<f64>(&args, "--span-hours") {
-        Some(h) => ((h * 3_600_000.0) / records.max(1) as f64).max(1.0) as i64,
+        Some(h) => (h * 3_600_000.0) / records.max(1) as f64,
         None => DEFAULT_STEP_MS,
     };
     let ndjson = !args.iter().any(|a| a == "--no-ndjson");
