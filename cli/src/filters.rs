@@ -184,18 +184,9 @@ fn log_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::
 /// `trailwarden replay`: the filters and alarms over archived log files.
 pub async fn replay(a: ReplayArgs) -> CliResult {
     use trailwarden::alerting::replay::{Replay, ReplayOptions};
-    let user = match &a.filters_file {
-        Some(p) => trailwarden::alerting::load_filters_file(p)?,
-        None => Vec::new(),
-    };
-    let source = a.filters_file.as_ref().map_or_else(
-        || "(no --filters-file)".to_string(),
-        |p| p.display().to_string(),
-    );
-    let engine = trailwarden::alerting::Engine::new(
+    let engine = trailwarden::alerting::Engine::load(
         (!a.no_cis).then_some(a.namespace.as_str()),
-        &user,
-        &source,
+        a.filters_file.as_deref(),
     )?;
     if engine.filters().is_empty() {
         return Err("no filters: give --filters-file or leave out --no-cis".into());

@@ -287,6 +287,12 @@ impl MetricId {
     }
 }
 
+/// CloudWatch's rule for an alarm period: 10, 20 or 30 seconds (high resolution) or a multiple
+/// of 60.
+pub fn valid_period(seconds: u32) -> bool {
+    matches!(seconds, 10 | 20 | 30) || (seconds >= 60 && seconds % 60 == 0)
+}
+
 /// A metric alarm (PutMetricAlarm's settings that matter here).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmDefinition {
@@ -336,7 +342,7 @@ impl AlarmDefinition {
             return Err(invalid(&self.name, "Dimensions", "at most 30 dimensions"));
         }
         let p = self.period;
-        if !(p == 10 || p == 20 || p == 30 || (p >= 60 && p % 60 == 0)) {
+        if !valid_period(p) {
             return Err(invalid(
                 &self.name,
                 "Period",

@@ -268,6 +268,18 @@ impl Engine {
         Ok(e)
     }
 
+    /// As [`Engine::new`], with the user filters read from `filters_file` (None: none).
+    pub fn load(
+        cis_namespace: Option<&str>,
+        filters_file: Option<&Path>,
+    ) -> Result<Engine, FiltersError> {
+        let (user, source) = match filters_file {
+            Some(p) => (load_filters_file(p)?, p.display().to_string()),
+            None => (Vec::new(), "(no FILTERS_FILE)".to_string()),
+        };
+        Engine::new(cis_namespace, &user, &source)
+    }
+
     fn push(&mut self, f: CompiledMetricFilter, builtin: bool) {
         let extracts = f.pattern().kind() == PatternKind::SpaceDelimited;
         self.has_default_values |= f.definition().metric_transformations[0]

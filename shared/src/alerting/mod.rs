@@ -138,14 +138,9 @@ impl AlertingConfig {
 
     /// Compiles the CIS filters (when enabled) and the user filters (when configured).
     pub fn engine(&self) -> Result<Engine, FiltersError> {
-        let (user, source) = match &self.filters_file {
-            Some(p) => (load_filters_file(p)?, p.display().to_string()),
-            None => (Vec::new(), "(no FILTERS_FILE)".to_string()),
-        };
-        Engine::new(
+        Engine::load(
             self.enable_cis.then_some(self.namespace.as_str()),
-            &user,
-            &source,
+            self.filters_file.as_deref(),
         )
     }
 
@@ -214,9 +209,10 @@ struct SourceData {
     series: MetricSeries,
     /// Per metric: (matching records in all, the summaries kept).
     matched: BTreeMap<MetricId, (usize, Vec<Matched>)>,
-    /// Keep record summaries for alerts (the function); a replay only counts.
-    keep_summaries: bool,
-    /// Matching records per (filter index, minute start ms).
+    /// Counting for a replay: no record summaries (they only feed alerts), and the matches per
+    /// filter and minute in `hits` (only a replay reports them).
+    for_replay: bool,
+    /// Replay only: matching records per (filter index, minute start ms).
     hits: BTreeMap<(usize, i64), usize>,
 }
 
@@ -234,7 +230,8 @@ struct Run<'e> {
     sources: Vec<SourceData>,
     report: Report,
     now_ms: i64,
-    keep_summaries: bool,
+    /// See [`SourceData::for_replay`].
+    for_replay: bool,
 }
 
 impl<'e> Run<'e> {
@@ -246,7 +243,7 @@ impl<'e> Run<'e> {
             sources: Vec::new(),
             report: Report::default(),
             now_ms: now.timestamp_millis(),
-            keep_summaries: true,
+            for_replay: false,
         }
     }
 
@@ -275,7 +272,7 @@ impl<'e> Run<'e> {
         let engine = self.engine;
         let mut src = SourceData {
             id: id.clone(),
-            keep_summaries: self.keep_summaries,
+            for_replay: self.for_replay,
             ..SourceData::default()
         };
         let mut counts = Report::default();
@@ -361,7 +358,7 @@ impl<'e> Run<'e> {
         let engine = self.engine;
         let mut src = SourceData {
             id: id.clone(),
-            keep_summaries: self.keep_summaries,
+            for_replay: self.for_replay,
             ..SourceData::default()
         };
         let mut counts = Report::default();
@@ -422,7 +419,7 @@ fn add_record(
     if !any && !engine.has_default_values() {
         return;
     }
-    let parsed: Option<Value> = if any && src.keep_summaries {
+    let parsed: Option<Value> = if any && !src.for_replay {
         let p = serde_json::from_slice(record).ok();
         if p.is_none() && timestamp_ms.is_none() {
             counts.records_not_json += 1;
@@ -467,7 +464,9 @@ fn add_record(
                 .matches
                 .entry(f.filter.definition().filter_name.clone())
                 .or_default() += 1;
-            *src.hits.entry((i, ts - ts.rem_euclid(60_000))).or_default() += 1;
+            if src.for_replay {
+                *src.hits.entry((i, ts - ts.rem_euclid(60_000))).or_default() += 1;
+            }
         }
         for d in f.filter.datapoints_matched(&text, extracted.as_ref(), ts) {
             counts.datapoints += 1;

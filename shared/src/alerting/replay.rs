@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{BadInput, Engine, Run};
@@ -137,12 +137,8 @@ pub struct Replay<'e> {
 
 fn rfc3339(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .map(crate::layout::format_time)
         .unwrap_or_else(|| ms.to_string())
-}
-
-fn valid_period(p: u32) -> bool {
-    p == 10 || p == 20 || p == 30 || (p >= 60 && p % 60 == 0)
 }
 
 impl<'e> Replay<'e> {
@@ -150,18 +146,18 @@ impl<'e> Replay<'e> {
         if let (Some(s), Some(e)) = (options.start, options.end) {
             if s >= e {
                 return Err(ReplayError::EmptyRange {
-                    start: s.to_rfc3339(),
-                    end: e.to_rfc3339(),
+                    start: crate::layout::format_time(s),
+                    end: crate::layout::format_time(e),
                 });
             }
         }
         if let Some(p) = options.period_secs {
-            if !valid_period(p) {
+            if !crate::alarm::valid_period(p) {
                 return Err(ReplayError::Period(p));
             }
         }
         let mut run = Run::new(engine, options.end.unwrap_or_else(Utc::now));
-        run.keep_summaries = false;
+        run.for_replay = true;
         Ok(Replay {
             engine,
             run,
