@@ -50,10 +50,7 @@ def main():
         runs = []
         for _ in range(REPEAT):
             args = [os.path.join(TARGET, "release/lambda-host"), binary, event] + [f"{k}={v}" for k, v in env.items()]
-            stdout = subprocess.run(args, capture_output=True, text=True, check=True, env=os.environ).stdout
-            # A function's own stdout (EMF documents) is interleaved: the host's report is the
-            # line with peak_rss_kib.
-            out = next(json.loads(line) for line in reversed(stdout.splitlines()) if '"peak_rss_kib"' in line)
+            out = json.loads(subprocess.run(args, capture_output=True, text=True, check=True, env=os.environ).stdout)
             runs.append(out)
         ok = all(r["ok"] for r in runs)
         rows.append((name, statistics.median(r["cold_start_ms"] for r in runs), statistics.median(r["handler_ms"] or 0 for r in runs),

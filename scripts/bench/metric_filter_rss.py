@@ -70,9 +70,7 @@ def main():
                              capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"lambda-host failed: {out.stderr[-2000:]}")
-        # The function's EMF documents go to the same stdout (as in Lambda): the host's report
-        # is the line with peak_rss_kib.
-        r = next(json.loads(line) for line in reversed(out.stdout.splitlines()) if '"peak_rss_kib"' in line)
+        r = json.loads(out.stdout)
         resp = r.get("response")
         print(json.dumps({"response": resp}, indent=1)[:3000])
         print(f"metric-filter-alarm on one log file: {len(plain) / 1e6:.1f} MB uncompressed "

@@ -3,7 +3,9 @@
 //! to the first `/invocation/next` request), the handler time, and the process's peak RSS (from
 //! `wait4`).
 //!
-//! `lambda-host BINARY EVENT_FILE [NAME=VALUE ...]` prints JSON.
+//! `lambda-host BINARY EVENT_FILE [NAME=VALUE ...]` prints JSON: its report is the only thing on
+//! its stdout. The function's own stdout (JSON logs, EMF documents: what Lambda would send to
+//! CloudWatch) goes to the host's stderr.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -97,7 +99,8 @@ fn main() {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut cmd = Command::new(&args[1]);
-    cmd.env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+    cmd.stdout(std::process::Stdio::from(std::io::stderr()))
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", &name)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
