@@ -7,6 +7,10 @@
 . "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 ensure_python_tools
+# The arm64 release build has a target directory of its own (beside the one the tests use, both under
+# the cache directory): it shares nothing with the host builds, and with its own directory it takes
+# no lock from them, so a developer can run tests while it builds.
+export CARGO_TARGET_DIR="$CACHE/target-lambda"
 
 FUNCTIONS=()
 for d in functions/*/; do
