@@ -1,6 +1,7 @@
 //! `trailwarden`: the suite's jobs by hand (backfills, imports, scripts, investigations).
 
 mod filters;
+mod progress;
 mod remediate;
 mod rules;
 mod trail;

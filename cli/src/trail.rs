@@ -272,19 +272,7 @@ pub async fn validate_logs(a: ValidateArgs) -> CliResult {
     }
     req.concurrency = a.concurrency.max(1);
     if std::io::stderr().is_terminal() && !a.json {
-        req.progress = Some(Arc::new(|done, total| {
-            let total = total.max(done).max(1);
-            let width = 30;
-            let filled = done * width / total;
-            eprint!(
-                "\r[{}{}] {done}/{total} files",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            if done == total {
-                eprint!("\r{}\r", " ".repeat(width + 30));
-            }
-        }));
+        req.progress = Some(Arc::new(crate::progress::draw));
     }
     let store: Box<dyn ObjectStore> = match &a.local_dir {
         Some(d) => Box::new(DirStore::new(d)),

@@ -32,8 +32,8 @@ fn text(o: &Output) -> String {
     )
 }
 
-#[test]
-fn the_kits_synthetic_chain_validates() {
+/// `validate-logs` arguments for the kit's synthetic chain (4 digests, 6 log files), read locally.
+fn synthetic_chain_args() -> Vec<String> {
     let dir = kit().join("data/integrity/synthetic-awscli-validated");
     let args_file = std::fs::read_to_string(dir.join("validate-logs-args.txt")).unwrap();
     let mut args: Vec<String> = vec!["validate-logs".into()];
@@ -45,6 +45,12 @@ fn the_kits_synthetic_chain_validates() {
             .into_owned(),
     ]);
     args.extend(["--local-dir".into(), dir.to_string_lossy().into_owned()]);
+    args
+}
+
+#[test]
+fn the_kits_synthetic_chain_validates() {
+    let args = synthetic_chain_args();
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = run(&refs, &[], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -52,6 +58,91 @@ fn the_kits_synthetic_chain_validates() {
     assert!(out.contains("4/4 digest files valid"), "{out}");
     assert!(out.contains("6/6 log files valid"), "{out}");
     assert!(out.starts_with("Validating log files for trail arn:aws:cloudtrail:us-east-1:111122223333:trail/my-trail between 2024-05-01T10:00:00Z and 2024-05-01T14:00:00Z\n"));
+    // stderr is a pipe here: no progress bar in it (scripts and logs get the report alone).
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("files") && !err.contains('\r'), "{err:?}");
+}
+
+/// A pseudo-terminal: (master, path of the slave side).
+fn pty() -> (std::fs::File, PathBuf) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain libc calls on a descriptor this function owns; the name buffer is sized and
+    // NUL-terminated by ptsname_r.
+    unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(m >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+        let master = std::fs::File::from_raw_fd(m);
+        assert_eq!(libc::grantpt(m), 0);
+        assert_eq!(libc::unlockpt(m), 0);
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
+        let path = std::ffi::CStr::from_ptr(name.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        (master, PathBuf::from(path))
+    }
+}
+
+#[test]
+fn validate_logs_draws_a_progress_bar_when_stderr_is_a_terminal() {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let (mut master, slave_path) = pty();
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&slave_path)
+        .unwrap();
+    let args = synthetic_chain_args();
+    // The Command (and with it the parent's copy of the slave) is dropped at the end of this
+    // statement, so the master reads EOF/EIO once the child exits.
+    let child = Command::new(env!("CARGO_BIN_EXE_trailwarden"))
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(slave))
+        .spawn()
+        .unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Linux answers EIO once every slave descriptor is closed.
+        while let Ok(n @ 1..) = master.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+        }
+        seen
+    });
+    let o = child.wait_with_output().unwrap();
+    let tty = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{tty}");
+    // The report is on stdout, untouched by the bar.
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("4/4 digest files valid\n6/6 log files valid"),
+        "{out}"
+    );
+    // On the terminal: one frame per file (4 digests + 6 logs), counting up, the last one full,
+    // then the bar erased.
+    let frames: Vec<&str> = tty.split('\r').filter(|f| f.starts_with('[')).collect();
+    let counts: Vec<usize> = frames
+        .iter()
+        .map(|f| {
+            let n = f.split("] ").nth(1).and_then(|r| r.split('/').next());
+            n.and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("not a frame: {f:?} in {tty:?}"))
+        })
+        .collect();
+    assert_eq!(counts, (1..=10).collect::<Vec<_>>(), "{tty:?}");
+    assert_eq!(
+        *frames.last().unwrap(),
+        format!("[{}] 10/10 files", "#".repeat(30)),
+        "{tty:?}"
+    );
+    assert!(
+        tty.ends_with('\r') && tty.trim_end_matches('\r').ends_with(' '),
+        "{tty:?}"
+    );
 }
 
 #[test]

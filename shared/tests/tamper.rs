@@ -156,3 +156,34 @@ async fn a_gap_in_signing_is_filled_and_the_chain_restart_is_not_an_error() {
     assert!(r.ok(), "{:?}", r.render(true));
     assert_eq!(r.valid_digests, 9);
 }
+
+#[tokio::test]
+async fn progress_counts_every_file_once_and_ends_at_the_total() {
+    use std::sync::{Arc, Mutex};
+    let signer = LocalSigner::from_key(key("test-signing-key.pem")).unwrap();
+    let c = chain(&signer).await;
+    let calls: Arc<Mutex<Vec<(usize, usize)>>> = Arc::default();
+    let mut req = ValidateRequest::new(
+        c.trail.clone(),
+        c.location.clone(),
+        c.start,
+        c.end,
+        vec![signer.public_key().await.unwrap()],
+    );
+    let sink = calls.clone();
+    req.progress = Some(Arc::new(move |done, total| {
+        sink.lock().unwrap().push((done, total))
+    }));
+    let r = validate(&c.store, &req).await.unwrap();
+    assert!(r.ok());
+    let calls = calls.lock().unwrap().clone();
+    // One call per file (6 digests, 12 logs), counting up by one, never past what is known.
+    let files = c.digests.len() + c.logs.iter().map(Vec::len).sum::<usize>();
+    assert_eq!(files, 18);
+    assert_eq!(calls.len(), files, "{calls:?}");
+    for (i, (done, total)) in calls.iter().enumerate() {
+        assert_eq!(*done, i + 1, "{calls:?}");
+        assert!(done <= total, "{calls:?}");
+    }
+    assert_eq!(calls.last(), Some(&(files, files)));
+}
