@@ -5,7 +5,9 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$REPO_ROOT"
 ensure_python_tools
-cargo build --release -p trailwarden-bench --bin lambda-host \
-  -p log-delivery -p digest-signer -p log-validator -p metric-filter-alarm -p config-rule-evaluator -p remediator
+# Two commands: a `--bin` filter applies to every package of the command, so one command with
+# `--bin lambda-host` would leave the functions' binaries as they were.
+cargo build --release -p trailwarden-bench --bin lambda-host
+cargo build --release -p log-delivery -p digest-signer -p log-validator -p metric-filter-alarm -p config-rule-evaluator -p remediator
 start_moto
 exec "$VENV/bin/python" "$REPO_ROOT/scripts/bench/cold_start.py"
