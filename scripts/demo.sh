@@ -10,4 +10,5 @@ log "building the functions and the CLI (first build of the AWS SDK takes severa
 cargo build --bins
 start_moto
 export TRAILWARDEN_BIN="$CARGO_TARGET_DIR/debug/trailwarden"
-exec python3 -u "$REPO_ROOT/scripts/demo.py"
+# Not exec: the EXIT trap set by start_moto must run to stop the emulator.
+python3 -u "$REPO_ROOT/scripts/demo.py"

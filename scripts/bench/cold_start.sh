@@ -10,4 +10,5 @@ ensure_python_tools
 cargo build --release -p trailwarden-bench --bin lambda-host
 cargo build --release -p log-delivery -p digest-signer -p log-validator -p metric-filter-alarm -p config-rule-evaluator -p remediator
 start_moto
-exec "$VENV/bin/python" "$REPO_ROOT/scripts/bench/cold_start.py"
+# Not exec: the EXIT trap set by start_moto must run to stop the emulator.
+"$VENV/bin/python" "$REPO_ROOT/scripts/bench/cold_start.py"
