@@ -15,15 +15,13 @@ pub fn frame(done: usize, total: usize) -> String {
         " ".repeat(WIDTH - filled)
     );
     if done >= total {
+        // Blank out exactly what was just drawn (everything after the leading `\r`).
+        let drawn = s.len() - 1;
         s.push('\r');
-        s.push_str(&" ".repeat(WIDTH + 3 + 2 * digits(total) + 7));
+        s.push_str(&" ".repeat(drawn));
         s.push('\r');
     }
     s
-}
-
-fn digits(n: usize) -> usize {
-    n.checked_ilog10().unwrap_or(0) as usize + 1
 }
 
 /// Draws a frame on stderr (errors writing to the terminal are not worth failing a validation).
