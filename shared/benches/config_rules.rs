@@ -455,26 +455,31 @@ fn per_rule(rt: &tokio::runtime::Runtime, n: usize) {
 /// Rounds of the Rust/Python comparison.
 const ROUNDS: usize = 3;
 
+/// Part 2's events: `n` security-group change events for restricted-ssh (seeded), one per line.
+fn write_sg_events(path: &std::path::Path, n: usize) {
+    let mut rng = Rng(0x5eed_c0de_1234_5678);
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for i in 0..n {
+        writeln!(
+            f,
+            "{}",
+            change_event(&security_group(&mut rng, i), "restricted-ssh", "{}")
+        )
+        .unwrap();
+    }
+    f.flush().unwrap();
+}
+
 fn rust_vs_python(n: usize) {
     let dir = std::env::temp_dir().join(format!("trailwarden-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("sg-events.ndjson");
-    let mut rng = Rng(0x5eed_c0de_1234_5678);
-    let events: Vec<String> = (0..n)
-        .map(|i| change_event(&security_group(&mut rng, i), "restricted-ssh", "{}"))
-        .collect();
-    {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-        for e in &events {
-            writeln!(f, "{e}").unwrap();
-        }
-    }
+    write_sg_events(&path, n);
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!(
         "\n2. restricted-ssh on {n} generated security-group events ({:.1} MB NDJSON, seed 0x5eedc0de12345678), {ROUNDS} alternating rounds",
         bytes as f64 / 1e6
     );
-    drop(events);
     let script =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench/rdk_restricted_ssh.py");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
@@ -706,8 +711,21 @@ fn main() {
             .enable_all()
             .build()
             .unwrap();
-        let (secs, counts) = run_events(&rt, &BenchClient::default(), &lines, lines.len());
+        // An optional count after the path: handle that many events, cycling over the file
+        // (for profiling the loop without the cost of loading a large file).
+        let n = args
+            .get(i + 2)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(lines.len());
+        let (secs, counts) = run_events(&rt, &BenchClient::default(), &lines, n);
         println!("{}", json!({"seconds": secs, "counts": counts}));
+        return;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--write-events") {
+        // Writes part 2's NDJSON (`--items` events) to the given path and stops: for profiling
+        // the handler on it with `--rust-child PATH` under perf.
+        let n = arg(&args, "--items", 100_000);
+        write_sg_events(std::path::Path::new(&args[i + 1]), n);
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--rss-child") {
@@ -749,6 +767,26 @@ fn phases() {
         })
         .collect();
     let per = |t: f64| (thread_cpu() - t) * 1e6 / n as f64;
+    let t = thread_cpu();
+    for e in &events {
+        std::hint::black_box(serde_json::from_str::<serde::de::IgnoredAny>(e).unwrap());
+    }
+    println!("scan the event (IgnoredAny):             {:6.2} µs", per(t));
+    let t = thread_cpu();
+    for e in &inner {
+        std::hint::black_box(serde_json::from_str::<serde::de::IgnoredAny>(e).unwrap());
+    }
+    println!("scan invokingEvent (IgnoredAny):         {:6.2} µs", per(t));
+    #[derive(serde::Deserialize)]
+    struct OnlyIe {
+        #[serde(rename = "invokingEvent")]
+        _ie: String,
+    }
+    let t = thread_cpu();
+    for e in &events {
+        std::hint::black_box(serde_json::from_str::<OnlyIe>(e).unwrap());
+    }
+    println!("the event, invokingEvent unescaped only: {:6.2} µs", per(t));
     let t = thread_cpu();
     for e in &events {
         std::hint::black_box(serde_json::from_str::<Value>(e).unwrap());

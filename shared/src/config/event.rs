@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::error::ConfigError;
 use super::item::{ConfigurationItem, ItemSummary};
+use super::scan;
 use super::value;
 
 /// `invokingEvent.messageType`.
@@ -115,54 +115,12 @@ pub enum InvokingEvent {
 impl InvokingEvent {
     /// Parses the invoking event from its JSON text.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        if let Some(ie) = Self::from_json_fast(text) {
+        if let Some(ie) = scan::invoking_event_text(text) {
             return Ok(ie);
         }
         let v: Value =
             serde_json::from_str(text).map_err(|e| ConfigError::json("invokingEvent", e))?;
         Self::from_owned(v)
-    }
-
-    /// A change notification read without a JSON tree of the event (the item through
-    /// [`ConfigurationItem::from_raw`]). `None` for anything else and on any error: the
-    /// `Value` path then gives the same event or the same error.
-    fn from_json_fast(text: &str) -> Option<Self> {
-        #[derive(Deserialize)]
-        struct Raw<'a> {
-            #[serde(borrow, rename = "messageType")]
-            message_type: Option<std::borrow::Cow<'a, str>>,
-            #[serde(borrow, rename = "configurationItem")]
-            item: Option<&'a RawValue>,
-            #[serde(borrow, rename = "configurationItemDiff")]
-            diff: Option<&'a RawValue>,
-            #[serde(borrow, rename = "notificationCreationTime")]
-            time: Option<&'a RawValue>,
-            #[serde(borrow, rename = "recordVersion")]
-            record_version: Option<&'a RawValue>,
-        }
-        let raw: Raw<'_> = serde_json::from_str(text).ok()?;
-        if raw.message_type.as_deref()? != "ConfigurationItemChangeNotification" {
-            return None;
-        }
-        let notification_creation_time = match raw.time {
-            None => None,
-            Some(t) => value::timestamp(&leaf(t)?).ok()?,
-        };
-        let record_version = match raw.record_version {
-            None => None,
-            Some(r) => value::scalar_text(&leaf(r)?),
-        };
-        let diff = match raw.diff {
-            None => None,
-            Some(d) => Some(leaf(d)?).filter(|d| !d.is_null()),
-        };
-        let item = ConfigurationItem::from_raw(raw.item?.get())?.ok()?;
-        Some(Self::Change {
-            item: Box::new(item),
-            diff,
-            notification_creation_time,
-            record_version,
-        })
     }
 
     /// Parses the invoking event from a decoded JSON value.
@@ -311,105 +269,20 @@ pub struct ConfigRuleEvent {
 }
 
 impl ConfigRuleEvent {
-    /// Parses the Lambda event from its JSON text.
+    /// Parses the Lambda event from its JSON text: a change notification in one pass
+    /// ([`scan`]), anything else (and any error) through a JSON tree.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        if let Some(event) = Self::from_json_fast(text) {
+        if let Some(event) = scan::rule_event(text) {
             return Ok(event);
         }
+        Self::from_json_tree(text)
+    }
+
+    /// [`from_json`](Self::from_json) without the one-pass reader.
+    pub(crate) fn from_json_tree(text: &str) -> Result<Self, ConfigError> {
         let v: Value = serde_json::from_str(text)
             .map_err(|e| ConfigError::json("the Config rule event", e))?;
         Self::from_owned(v)
-    }
-
-    /// The event read into typed borrowed members instead of a JSON tree (the same reads as
-    /// [`from_value`](Self::from_value) on each member). `None` on anything unusual (a
-    /// duplicate member, a member of an unexpected type, any error): the `Value` path then
-    /// gives the same event or the same error.
-    fn from_json_fast(text: &str) -> Option<Self> {
-        /// `I`: the type `invokingEvent` is read as (a `String` first, the usual form, decoded
-        /// in the same pass; else raw JSON, for the decoded object form).
-        #[derive(Deserialize)]
-        struct Raw<'a, I> {
-            #[serde(rename = "invokingEvent")]
-            invoking_event: Option<I>,
-            #[serde(borrow, rename = "ruleParameters")]
-            rule_parameters: Option<&'a RawValue>,
-            #[serde(borrow, rename = "resultToken")]
-            result_token: Option<&'a RawValue>,
-            #[serde(borrow, rename = "eventLeftScope")]
-            event_left_scope: Option<&'a RawValue>,
-            #[serde(borrow, rename = "executionRoleArn")]
-            execution_role_arn: Option<&'a RawValue>,
-            #[serde(borrow, rename = "configRuleArn")]
-            config_rule_arn: Option<&'a RawValue>,
-            #[serde(borrow, rename = "configRuleName")]
-            config_rule_name: Option<&'a RawValue>,
-            #[serde(borrow, rename = "configRuleId")]
-            config_rule_id: Option<&'a RawValue>,
-            #[serde(borrow, rename = "accountId")]
-            account_id: Option<&'a RawValue>,
-            #[serde(borrow)]
-            version: Option<&'a RawValue>,
-            #[serde(borrow, rename = "evaluationMode")]
-            evaluation_mode: Option<&'a RawValue>,
-        }
-        let (raw, invoking_event) = match serde_json::from_str::<Raw<'_, String>>(text) {
-            Ok(mut raw) => {
-                let ie = InvokingEvent::from_json(&raw.invoking_event.take()?).ok()?;
-                (raw, ie)
-            }
-            Err(_) => {
-                let raw: Raw<'_, &RawValue> = serde_json::from_str(text).ok()?;
-                let ie = raw.invoking_event?.get();
-                if !ie.starts_with('{') {
-                    return None;
-                }
-                let ie = InvokingEvent::from_json(ie).ok()?;
-                (
-                    Raw {
-                        invoking_event: None,
-                        rule_parameters: raw.rule_parameters,
-                        result_token: raw.result_token,
-                        event_left_scope: raw.event_left_scope,
-                        execution_role_arn: raw.execution_role_arn,
-                        config_rule_arn: raw.config_rule_arn,
-                        config_rule_name: raw.config_rule_name,
-                        config_rule_id: raw.config_rule_id,
-                        account_id: raw.account_id,
-                        version: raw.version,
-                        evaluation_mode: raw.evaluation_mode,
-                    },
-                    ie,
-                )
-            }
-        };
-        let rule_parameters = match raw.rule_parameters {
-            None => parse_rule_parameters(None).ok()?,
-            Some(p) => parse_rule_parameters(Some(&leaf(p)?)).ok()?,
-        };
-        let event_left_scope = match raw.event_left_scope.map(leaf) {
-            None | Some(Some(Value::Null)) => false,
-            Some(b) => value::truthy(&b?)?,
-        };
-        let text_of = |r: Option<&RawValue>| -> Option<Option<String>> {
-            match r {
-                None => Some(None),
-                Some(r) => Some(value::scalar_text(&leaf(r)?)),
-            }
-        };
-        Some(Self {
-            invoking_event,
-            rule_parameters,
-            result_token: text_of(raw.result_token)?,
-            event_left_scope,
-            execution_role_arn: text_of(raw.execution_role_arn)?,
-            config_rule_arn: text_of(raw.config_rule_arn)?,
-            config_rule_name: text_of(raw.config_rule_name)?,
-            config_rule_id: text_of(raw.config_rule_id)?,
-            account_id: text_of(raw.account_id)?,
-            version: text_of(raw.version)?,
-            evaluation_mode: text_of(raw.evaluation_mode)?,
-        })
     }
 
     /// As [`from_value`](Self::from_value), taking the value (what the Lambda runtime hands
@@ -470,11 +343,6 @@ impl ConfigRuleEvent {
     pub fn message_type(&self) -> MessageType {
         self.invoking_event.message_type()
     }
-}
-
-/// A small member decoded on its own (a string, a number, a timestamp).
-fn leaf(r: &RawValue) -> Option<Value> {
-    serde_json::from_str(r.get()).ok()
 }
 
 /// Decodes `ruleParameters`: absent, `null`, `""` and `{}` are no parameters; a JSON string or

@@ -18,10 +18,10 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::error::ConfigError;
+use super::scan::RawConfig;
 use super::value;
 
 /// `configurationItemStatus`.
@@ -135,6 +135,31 @@ pub struct ConfigurationItem {
 
 const WHAT: &str = "configuration item";
 
+/// The members of an item object that the normalisation reads (besides `configuration` and
+/// `supplementaryConfiguration`).
+pub(crate) const ITEM_MEMBERS: [&str; 20] = [
+    "resourceType",
+    "resourceId",
+    "configurationItemVersion",
+    "version",
+    "awsAccountId",
+    "accountId",
+    "configurationItemCaptureTime",
+    "configurationItemStatus",
+    "configurationStateId",
+    "configurationStateMd5Hash",
+    "configurationItemMD5Hash",
+    "ARN",
+    "arn",
+    "resourceName",
+    "awsRegion",
+    "availabilityZone",
+    "resourceCreationTime",
+    "tags",
+    "relatedEvents",
+    "relationships",
+];
+
 impl ConfigurationItem {
     /// Parses an item from JSON text (either encoding).
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
@@ -170,56 +195,33 @@ impl ConfigurationItem {
         configuration: Option<Value>,
         supplementary: Option<Value>,
     ) -> Result<Self, ConfigError> {
-        Self::build_with(v, configuration.map(Source::Value), supplementary)
-    }
-
-    /// The notification path without a JSON tree of the item: the item's members are read as
-    /// raw JSON; `configuration` (most of the bytes) stays raw text until something reads it
-    /// (the security-group rules read only the member they need, see
-    /// [`Configuration::with_member`]). Everything else goes through the same code as
-    /// [`from_value`](Self::from_value), so the result is the same item. `None` when the raw
-    /// form is not one this path takes (not an object, a duplicate member, a member of an
-    /// unexpected JSON type): the caller then uses the `Value` path, which gives the same item
-    /// or the same error.
-    pub(crate) fn from_raw(text: &str) -> Option<Result<Self, ConfigError>> {
-        let raw: RawItem<'_> = serde_json::from_str(text).ok()?;
-        let mut top = serde_json::Map::new();
-        for (k, r) in raw.members() {
-            if let Some(r) = r {
-                top.insert(k.to_string(), serde_json::from_str(r.get()).ok()?);
-            }
-        }
-        let configuration = match raw.configuration {
-            None => None,
-            Some(r) if r.get().starts_with(['{', '[']) => Some(Source::Raw(r.to_owned())),
-            Some(r) => Some(Source::Value(serde_json::from_str(r.get()).ok()?)),
-        };
-        let supplementary = match raw.supplementary_configuration {
-            None => None,
-            Some(r) => Some(serde_json::from_str(r.get()).ok()?),
-        };
-        Some(Self::build_with(
-            &Value::Object(top),
-            configuration,
-            supplementary,
-        ))
-    }
-
-    fn build_with(
-        v: &Value,
-        configuration: Option<Source>,
-        supplementary: Option<Value>,
-    ) -> Result<Self, ConfigError> {
         if !v.is_object() {
             return Err(ConfigError::invalid(WHAT, "expected a JSON object"));
         }
-        let resource_type = value::string(v, &["resourceType"])
+        Self::build_with(
+            |k| v.get(k),
+            configuration.map(Source::Value),
+            supplementary,
+        )
+    }
+
+    /// Normalises an item from its members: `get` answers those read from the item object
+    /// itself (see [`ITEM_MEMBERS`]), `configuration` and `supplementary` are taken out of it.
+    pub(crate) fn build_with<'v>(
+        get: impl Fn(&str) -> Option<&'v Value>,
+        configuration: Option<Source>,
+        supplementary: Option<Value>,
+    ) -> Result<Self, ConfigError> {
+        // The first of `keys` present and not null, as `value::field`.
+        let field = |keys: &[&str]| keys.iter().filter_map(|k| get(k)).find(|x| !x.is_null());
+        let string = |keys: &[&str]| field(keys).and_then(value::scalar_text);
+        let resource_type = string(&["resourceType"])
             .ok_or_else(|| ConfigError::invalid(WHAT, "missing field resourceType"))?;
-        let resource_id = value::string(v, &["resourceId"]).ok_or_else(|| {
+        let resource_id = string(&["resourceId"]).ok_or_else(|| {
             ConfigError::invalid(WHAT, format!("missing field resourceId ({resource_type})"))
         })?;
         let time = |key: &str| -> Result<Option<DateTime<Utc>>, ConfigError> {
-            match v.get(key) {
+            match get(key) {
                 None => Ok(None),
                 Some(t) => value::timestamp(t).map_err(|bad| {
                     ConfigError::invalid(WHAT, format!("{key}: cannot read '{bad}' as a timestamp"))
@@ -258,7 +260,7 @@ impl ConfigurationItem {
             }
             _ => BTreeMap::new(),
         };
-        let relationships = value::list_of(v, "relationships")
+        let relationships = value::list(get("relationships"))
             .iter()
             .map(|r| Relationship {
                 resource_type: value::string(r, &["resourceType"]),
@@ -268,26 +270,23 @@ impl ConfigurationItem {
             })
             .collect();
         let mut item = Self {
-            version: value::string(v, &["configurationItemVersion", "version"]),
-            account_id: value::string(v, &["awsAccountId", "accountId"]),
+            version: string(&["configurationItemVersion", "version"]),
+            account_id: string(&["awsAccountId", "accountId"]),
             capture_time: time("configurationItemCaptureTime")?,
-            status: value::string(v, &["configurationItemStatus"])
+            status: string(&["configurationItemStatus"])
                 .map(|s| ItemStatus::parse(&s))
                 .unwrap_or(ItemStatus::Ok),
-            configuration_state_id: value::string(v, &["configurationStateId"]),
-            md5_hash: value::string(
-                v,
-                &["configurationStateMd5Hash", "configurationItemMD5Hash"],
-            ),
-            arn: value::string(v, &["ARN", "arn"]),
+            configuration_state_id: string(&["configurationStateId"]),
+            md5_hash: string(&["configurationStateMd5Hash", "configurationItemMD5Hash"]),
+            arn: string(&["ARN", "arn"]),
             resource_type,
             resource_id,
-            resource_name: value::string(v, &["resourceName"]),
-            aws_region: value::string(v, &["awsRegion"]),
-            availability_zone: value::string(v, &["availabilityZone"]),
+            resource_name: string(&["resourceName"]),
+            aws_region: string(&["awsRegion"]),
+            availability_zone: string(&["availabilityZone"]),
             resource_creation_time: time("resourceCreationTime")?,
-            tags: tag_map(value::field(v, &["tags"])),
-            related_events: value::strings(v.get("relatedEvents")),
+            tags: tag_map(field(&["tags"])),
+            related_events: value::strings(get("relatedEvents")),
             relationships,
             configuration,
             supplementary_configuration,
@@ -338,103 +337,24 @@ fn tag_map(v: Option<&Value>) -> BTreeMap<String, String> {
 }
 
 /// Where `configuration` comes from.
-enum Source {
+pub(crate) enum Source {
     /// Decoded (or a JSON string still to decode).
     Value(Value),
-    /// Raw JSON text of an object or array (already checked to be valid JSON).
-    Raw(Box<RawValue>),
-}
-
-/// The members of an item the normalisation reads, as raw JSON (borrowed where possible).
-/// Every other member is ignored, as the `Value` path ignores it; a duplicate member makes the
-/// parse fail (the caller then takes the `Value` path, where the last one wins).
-#[derive(serde::Deserialize)]
-struct RawItem<'a> {
-    #[serde(borrow, rename = "resourceType")]
-    resource_type: Option<&'a RawValue>,
-    #[serde(borrow, rename = "resourceId")]
-    resource_id: Option<&'a RawValue>,
-    #[serde(borrow, rename = "configurationItemVersion")]
-    configuration_item_version: Option<&'a RawValue>,
-    #[serde(borrow)]
-    version: Option<&'a RawValue>,
-    #[serde(borrow, rename = "awsAccountId")]
-    aws_account_id: Option<&'a RawValue>,
-    #[serde(borrow, rename = "accountId")]
-    account_id: Option<&'a RawValue>,
-    #[serde(borrow, rename = "configurationItemCaptureTime")]
-    capture_time: Option<&'a RawValue>,
-    #[serde(borrow, rename = "configurationItemStatus")]
-    status: Option<&'a RawValue>,
-    #[serde(borrow, rename = "configurationStateId")]
-    state_id: Option<&'a RawValue>,
-    #[serde(borrow, rename = "configurationStateMd5Hash")]
-    state_md5: Option<&'a RawValue>,
-    #[serde(borrow, rename = "configurationItemMD5Hash")]
-    item_md5: Option<&'a RawValue>,
-    #[serde(borrow, rename = "ARN")]
-    arn_upper: Option<&'a RawValue>,
-    #[serde(borrow)]
-    arn: Option<&'a RawValue>,
-    #[serde(borrow, rename = "resourceName")]
-    resource_name: Option<&'a RawValue>,
-    #[serde(borrow, rename = "awsRegion")]
-    aws_region: Option<&'a RawValue>,
-    #[serde(borrow, rename = "availabilityZone")]
-    availability_zone: Option<&'a RawValue>,
-    #[serde(borrow, rename = "resourceCreationTime")]
-    resource_creation_time: Option<&'a RawValue>,
-    #[serde(borrow)]
-    tags: Option<&'a RawValue>,
-    #[serde(borrow, rename = "relatedEvents")]
-    related_events: Option<&'a RawValue>,
-    #[serde(borrow)]
-    relationships: Option<&'a RawValue>,
-    #[serde(borrow)]
-    configuration: Option<&'a RawValue>,
-    #[serde(borrow, rename = "supplementaryConfiguration")]
-    supplementary_configuration: Option<&'a RawValue>,
-}
-
-impl<'a> RawItem<'a> {
-    /// The members `build` reads from the item object itself, by their JSON names.
-    fn members(&self) -> [(&'static str, Option<&'a RawValue>); 20] {
-        [
-            ("resourceType", self.resource_type),
-            ("resourceId", self.resource_id),
-            ("configurationItemVersion", self.configuration_item_version),
-            ("version", self.version),
-            ("awsAccountId", self.aws_account_id),
-            ("accountId", self.account_id),
-            ("configurationItemCaptureTime", self.capture_time),
-            ("configurationItemStatus", self.status),
-            ("configurationStateId", self.state_id),
-            ("configurationStateMd5Hash", self.state_md5),
-            ("configurationItemMD5Hash", self.item_md5),
-            ("ARN", self.arn_upper),
-            ("arn", self.arn),
-            ("resourceName", self.resource_name),
-            ("awsRegion", self.aws_region),
-            ("availabilityZone", self.availability_zone),
-            ("resourceCreationTime", self.resource_creation_time),
-            ("tags", self.tags),
-            ("relatedEvents", self.related_events),
-            ("relationships", self.relationships),
-        ]
-    }
+    /// An object as the event's text, indexed by member (see [`super::scan`]).
+    Raw(RawConfig),
 }
 
 /// An item's `configuration`: a decoded [`Value`] (read it through `Deref`), possibly kept as
 /// JSON text until first read. Equality, `Debug` and serialization are those of the value.
 pub struct Configuration {
-    raw: Option<Box<RawValue>>,
+    raw: Option<Box<RawConfig>>,
     value: OnceLock<Value>,
 }
 
 impl Configuration {
-    fn from_raw(raw: Box<RawValue>) -> Self {
+    fn from_raw(raw: RawConfig) -> Self {
         Self {
-            raw: Some(raw),
+            raw: Some(Box::new(raw)),
             value: OnceLock::new(),
         }
     }
@@ -442,90 +362,46 @@ impl Configuration {
     /// The decoded configuration.
     pub fn value(&self) -> &Value {
         self.value.get_or_init(|| {
-            // The raw text was validated as JSON when the event was read; the `Value` path
-            // would have failed on the same event otherwise.
+            // The text was read as JSON when the event was; the `Value` path would have
+            // failed on the same event otherwise.
             self.raw
                 .as_ref()
-                .and_then(|r| serde_json::from_str(r.get()).ok())
+                .and_then(|r| r.decode())
                 .unwrap_or(Value::Null)
         })
     }
 
-    /// `f(self.get(key))`, decoding only that member when the configuration is still raw text
+    /// `f(self.get(key))`, decoding only that member when the configuration is still text
     /// (the last of duplicate members, as in a decoded object).
     pub fn with_member<T>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> T) -> T {
+        self.read_member(key, None, f)
+    }
+
+    /// As [`with_member`](Self::with_member) for a reader of only the `fields` of the
+    /// member's objects (the member itself if it is an object, else its elements that are):
+    /// the others may be left out of what `f` sees.
+    pub fn with_member_fields<T>(
+        &self,
+        key: &str,
+        fields: &[&str],
+        f: impl FnOnce(Option<&Value>) -> T,
+    ) -> T {
+        self.read_member(key, Some(fields), f)
+    }
+
+    fn read_member<T>(
+        &self,
+        key: &str,
+        fields: Option<&[&str]>,
+        f: impl FnOnce(Option<&Value>) -> T,
+    ) -> T {
         if let (None, Some(raw)) = (self.value.get(), &self.raw) {
-            if let Some(member) = raw_member(raw.get(), key) {
-                return match member {
-                    Some(text) => match serde_json::from_str::<Value>(text) {
-                        Ok(v) => f(Some(&v)),
-                        Err(_) => f(self.value().get(key)),
-                    },
-                    None => f(None),
-                };
+            if let Some(member) = raw.member(key, fields) {
+                return f(member.as_ref());
             }
         }
         f(self.value().get(key))
     }
-}
-
-/// In the JSON text `text`: `Some(Some(member text))` for the last member `key` of an object,
-/// `Some(None)` when it has none or is not an object, `None` when the text cannot be read.
-fn raw_member<'a>(text: &'a str, key: &str) -> Option<Option<&'a str>> {
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-    use std::borrow::Cow;
-    struct Find<'k>(&'k str);
-    impl<'de> Visitor<'de> for Find<'_> {
-        type Value = Option<&'de RawValue>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("any JSON value")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut found = None;
-            while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                if k == self.0 {
-                    found = Some(map.next_value::<&'de RawValue>()?);
-                } else {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            Ok(found)
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            self,
-            mut s: A,
-        ) -> Result<Self::Value, A::Error> {
-            while s.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-    impl<'de> DeserializeSeed<'de> for Find<'_> {
-        type Value = Option<&'de RawValue>;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-    let mut de = serde_json::Deserializer::from_str(text);
-    let found = Find(key).deserialize(&mut de).ok()?;
-    Some(found.map(RawValue::get))
 }
 
 impl std::ops::Deref for Configuration {

@@ -62,7 +62,12 @@ pub(crate) fn int_of(v: &Value, key: &str) -> Option<i64> {
 /// `v[key]` as a slice of values: an array as is, a single non-null value as a one-element
 /// slice, null or absent as empty.
 pub(crate) fn list_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    match v.get(key) {
+    list(v.get(key))
+}
+
+/// A member as a slice of values, as [`list_of`] reads it.
+pub(crate) fn list(v: Option<&Value>) -> &[Value] {
+    match v {
         Some(Value::Array(a)) => a.as_slice(),
         Some(Value::Null) | None => &[],
         Some(one) => std::slice::from_ref(one),

@@ -43,6 +43,16 @@ fn cidr_text(v: &Value, keys: &[&str]) -> Option<String> {
 }
 
 impl Permission {
+    /// The members [`from_value`](Self::from_value) reads.
+    const FIELDS: [&'static str; 6] = [
+        "ipProtocol",
+        "fromPort",
+        "toPort",
+        "ipRanges",
+        "ipv4Ranges",
+        "ipv6Ranges",
+    ];
+
     fn from_value(v: &Value) -> Self {
         let proto = v
             .get("ipProtocol")
@@ -127,17 +137,18 @@ impl Permission {
 /// `configuration[key]` as permissions (as `value::list_of`: an array, or one value); only
 /// that member of the configuration is decoded.
 fn permissions(item: &ConfigurationItem, key: &str) -> Vec<Permission> {
-    item.configuration.with_member(key, |m| {
-        let list = match m {
-            Some(Value::Array(a)) => a.as_slice(),
-            Some(Value::Null) | None => &[],
-            Some(one) => std::slice::from_ref(one),
-        };
-        list.iter()
-            .filter(|v| v.is_object())
-            .map(Permission::from_value)
-            .collect()
-    })
+    item.configuration
+        .with_member_fields(key, &Permission::FIELDS, |m| {
+            let list = match m {
+                Some(Value::Array(a)) => a.as_slice(),
+                Some(Value::Null) | None => &[],
+                Some(one) => std::slice::from_ref(one),
+            };
+            list.iter()
+                .filter(|v| v.is_object())
+                .map(Permission::from_value)
+                .collect()
+        })
 }
 
 /// `configuration.ipPermissions`.
