@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::ConfigError;
-use super::scan::RawConfig;
+use super::scan::{RawConfig, Reader};
 use super::value;
 
 /// `configurationItemStatus`.
@@ -374,33 +374,26 @@ impl Configuration {
     /// `f(self.get(key))`, decoding only that member when the configuration is still text
     /// (the last of duplicate members, as in a decoded object).
     pub fn with_member<T>(&self, key: &str, f: impl FnOnce(Option<&Value>) -> T) -> T {
-        self.read_member(key, None, f)
-    }
-
-    /// As [`with_member`](Self::with_member) for a reader of only the `fields` of the
-    /// member's objects (the member itself if it is an object, else its elements that are):
-    /// the others may be left out of what `f` sees.
-    pub fn with_member_fields<T>(
-        &self,
-        key: &str,
-        fields: &[&str],
-        f: impl FnOnce(Option<&Value>) -> T,
-    ) -> T {
-        self.read_member(key, Some(fields), f)
-    }
-
-    fn read_member<T>(
-        &self,
-        key: &str,
-        fields: Option<&[&str]>,
-        f: impl FnOnce(Option<&Value>) -> T,
-    ) -> T {
         if let (None, Some(raw)) = (self.value.get(), &self.raw) {
-            if let Some(member) = raw.member(key, fields) {
+            if let Some(member) = raw.member(key) {
                 return f(member.as_ref());
             }
         }
         f(self.value().get(key))
+    }
+
+    /// `f` on a reader of the member `key` (`None` when there is none) while the
+    /// configuration is still text; `None` when it is not (or `f` fails): read the decoded
+    /// value then.
+    pub(crate) fn scan_member<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(Option<&mut Reader<'_>>) -> Option<T>,
+    ) -> Option<T> {
+        match (self.value.get(), &self.raw) {
+            (None, Some(raw)) => raw.read_member(key, f),
+            _ => None,
+        }
     }
 }
 

@@ -22,7 +22,7 @@ mod memory;
 mod params;
 pub mod policy;
 mod port;
-mod scan;
+pub(crate) mod scan;
 pub(crate) mod value;
 
 pub use account::{

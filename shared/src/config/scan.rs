@@ -43,10 +43,28 @@ static STOP: [bool; 256] = {
     t
 };
 
-/// The index of the first [`STOP`] byte.
+/// The index of the first [`STOP`] byte: eight bytes at a time (a byte equal to a quote or
+/// a backslash, or below 0x20, sets its top bit in `m`; bits above the first set one may be
+/// wrong, the first is exact), then the tail through the table.
 #[inline]
 fn stop(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| STOP[c as usize])
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let m = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| STOP[c as usize]).map(|j| i + j)
 }
 
 /// A JSON reader over plain text or over the escaped body of a string literal holding JSON.
@@ -125,7 +143,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Whitespace, then the end of the text.
-    fn end(&mut self) -> Option<()> {
+    pub(crate) fn end(&mut self) -> Option<()> {
         self.ws();
         (self.pos == self.b.len()).then_some(())
     }
@@ -150,7 +168,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string after whitespace; borrowed when it holds no escape.
-    fn string(&mut self) -> Option<Cow<'a, str>> {
+    pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
         self.ws();
         if !self.at_quote() {
             return None;
@@ -385,53 +403,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A value after whitespace, decoded except for the members of its objects not in `keep`
-    /// (the value itself if it is an object, else the elements of an array that are
-    /// objects): what a reader of only those members sees of the whole value.
-    fn projected(&mut self, keep: &[&str]) -> Option<Value> {
+    /// A value after whitespace as [`value::scalar_text`] renders it (`None` for null, arrays
+    /// and objects); a string is borrowed when it holds no escape.
+    pub(crate) fn scalar(&mut self) -> Option<Option<Cow<'a, str>>> {
         self.ws();
-        match self.peek()? {
-            b'[' => {
-                self.pos += 1;
-                let mut a = Vec::new();
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.pos += 1;
-                    return Some(Value::Array(a));
-                }
-                loop {
-                    self.ws();
-                    a.push(if self.peek() == Some(b'{') {
-                        self.projected_object(keep, 1)?
-                    } else {
-                        self.value(1)?
-                    });
-                    if !self.next_member(b']')? {
-                        return Some(Value::Array(a));
-                    }
-                }
-            }
-            b'{' => self.projected_object(keep, 0),
-            _ => self.value(0),
+        if self.at_quote() {
+            return self.string().map(Some);
         }
-    }
-
-    fn projected_object(&mut self, keep: &[&str], depth: usize) -> Option<Value> {
-        let mut m = Map::new();
-        self.object(|r, k| {
-            if keep.contains(&k.as_ref()) {
-                let v = r.value(depth + 1)?;
-                m.insert(k.into_owned(), v);
-            } else {
-                r.skip(depth + 1)?;
-            }
-            Some(())
-        })?;
-        Some(Value::Object(m))
+        Some(value::scalar_text(&self.value(1)?).map(Cow::Owned))
     }
 
     /// Skips a value after whitespace, validating it as [`value`](Self::value) reads it.
-    fn skip(&mut self, depth: usize) -> Option<()> {
+    pub(crate) fn skip(&mut self, depth: usize) -> Option<()> {
         self.ws();
         match self.peek()? {
             open @ (b'{' | b'[') => {
@@ -480,8 +463,34 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The next byte after whitespace (`{`, `[`, `"`, a digit, ...; `\\` before a nested
+    /// string).
+    pub(crate) fn next_byte(&mut self) -> Option<u8> {
+        self.ws();
+        self.peek()
+    }
+
+    /// An array after whitespace: `f(reader)` reads each element (or skips it).
+    pub(crate) fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Some(());
+        }
+        loop {
+            f(self)?;
+            if !self.next_member(b']')? {
+                return Some(());
+            }
+        }
+    }
+
     /// An object after whitespace: `f(reader, key)` reads each member's value (or skips it).
-    fn object(&mut self, mut f: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>) -> Option<()> {
+    pub(crate) fn object(
+        &mut self,
+        mut f: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         self.ws();
         if self.peek() == Some(b'}') {
@@ -536,17 +545,27 @@ impl RawConfig {
     }
 
     /// `Some(member)` (the last of duplicates, as in the decoded object), `Some(None)` when
-    /// there is none; `None` if it cannot be decoded. `keep`: see [`Reader::projected`]
-    /// (`None`: the whole member).
-    pub(crate) fn member(&self, key: &str, keep: Option<&[&str]>) -> Option<Option<Value>> {
-        match self.members.iter().rev().find(|(k, _)| &**k == key) {
+    /// there is none; `None` if it cannot be decoded.
+    pub(crate) fn member(&self, key: &str) -> Option<Option<Value>> {
+        self.read_member(key, |r| match r {
             None => Some(None),
+            Some(r) => r.value(0).map(Some),
+        })
+    }
+
+    /// `f` on a reader of the member `key` (the last of duplicates; `None` when there is
+    /// none); `None` if `f` fails or leaves text behind.
+    pub(crate) fn read_member<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(Option<&mut Reader<'_>>) -> Option<T>,
+    ) -> Option<T> {
+        match self.members.iter().rev().find(|(k, _)| &**k == key) {
+            None => f(None),
             Some((_, span)) => {
                 let mut r = Reader::new(self.text.get(span.clone())?, self.nested);
-                match keep {
-                    None => r.value(0).map(Some),
-                    Some(keep) => r.projected(keep).map(Some),
-                }
+                let out = f(Some(&mut r))?;
+                r.end().map(|()| out)
             }
         }
     }
@@ -558,7 +577,7 @@ pub(crate) fn rule_event(text: &str) -> Option<ConfigRuleEvent> {
     let mut invoking: Option<InvokingEvent> = None;
     let mut params: Option<Value> = None;
     let mut left_scope: Option<Value> = None;
-    let mut scalars: [Option<Value>; 8] = Default::default();
+    let mut scalars: [Option<String>; 8] = Default::default();
     const SCALARS: [&str; 8] = [
         "resultToken",
         "executionRoleArn",
@@ -594,7 +613,7 @@ pub(crate) fn rule_event(text: &str) -> Option<ConfigRuleEvent> {
             "ruleParameters" => params = Some(r.value(1)?),
             "eventLeftScope" => left_scope = Some(r.value(1)?),
             other => match SCALARS.iter().position(|s| *s == other) {
-                Some(i) => scalars[i] = Some(r.value(1)?),
+                Some(i) => scalars[i] = r.scalar()?.map(Cow::into_owned),
                 None => r.skip(1)?,
             },
         }
@@ -607,7 +626,7 @@ pub(crate) fn rule_event(text: &str) -> Option<ConfigRuleEvent> {
         Some(b) => value::truthy(&b)?,
     };
     let [result_token, execution_role_arn, config_rule_arn, config_rule_name, config_rule_id, account_id, version, evaluation_mode] =
-        scalars.map(|v| v.as_ref().and_then(value::scalar_text));
+        scalars;
     Some(ConfigRuleEvent {
         invoking_event: invoking?,
         rule_parameters,
@@ -725,6 +744,29 @@ mod tests {
     }
 
     #[test]
+    fn stop_finds_the_first_stop_byte() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for c in [b'"', b'\\', 0u8, 0x1f] {
+                    let mut b = vec![b'a'; len];
+                    // Bytes that look like stops to a careless test: 0x20, 0x7f, 0x80-0xff.
+                    for (i, x) in b.iter_mut().enumerate() {
+                        *x = [b'a', 0x20, 0x7f, 0x80, 0xff, b'#', b']'][i % 7];
+                    }
+                    if at < len {
+                        b[at] = c;
+                        if at + 1 < len {
+                            b[at + 1] = b'"';
+                        }
+                    }
+                    let want = (at < len).then_some(at);
+                    assert_eq!(stop(&b), want, "len {len}, at {at}, byte {c:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn values_read_at_both_levels() {
         let v = json!({
             "s": "plain", "q": "say \"hi\" \\ back\\slash / \n\t\r \u{1} é 𝄞",
@@ -785,21 +827,10 @@ mod tests {
         let text = r#"{"a": [1, {"b": "c"}], "x": "y", "a": {"z": true}}"#;
         let mut r = Reader::new(text, false);
         let raw = r.indexed_object(0).unwrap();
-        assert_eq!(raw.member("a", None), Some(Some(json!({"z": true}))));
-        assert_eq!(raw.member("x", None), Some(Some(json!("y"))));
-        assert_eq!(raw.member("nope", None), Some(None));
+        assert_eq!(raw.member("a"), Some(Some(json!({"z": true}))));
+        assert_eq!(raw.member("x"), Some(Some(json!("y"))));
+        assert_eq!(raw.member("nope"), Some(None));
         assert_eq!(raw.decode(), Some(json!({"a": {"z": true}, "x": "y"})));
-        assert_eq!(
-            raw.member("a", Some(&["y"])),
-            Some(Some(json!({}))),
-            "an object member keeps only the fields asked for"
-        );
-        let text = r#"{"p": [{"a": 1, "b": [2]}, 3, {"b": {"c": 4}}]}"#;
-        let raw = Reader::new(text, false).indexed_object(0).unwrap();
-        assert_eq!(
-            raw.member("p", Some(&["b"])),
-            Some(Some(json!([{"b": [2]}, 3, {"b": {"c": 4}}])))
-        );
     }
 
     fn data_dir() -> std::path::PathBuf {
@@ -875,30 +906,6 @@ mod tests {
         out
     }
 
-    /// `v` with only the `keep` members of its objects (itself, or its elements).
-    fn project(v: &Value, keep: &[&str]) -> Value {
-        let obj = |o: &Map<String, Value>| {
-            Value::Object(
-                o.iter()
-                    .filter(|(k, _)| keep.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            )
-        };
-        match v {
-            Value::Object(o) => obj(o),
-            Value::Array(a) => Value::Array(
-                a.iter()
-                    .map(|e| match e {
-                        Value::Object(o) => obj(o),
-                        other => other.clone(),
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
-    }
-
     /// The one-pass reader's event equals the `Value` path's, member by member too; `true`
     /// when the reader took the event.
     fn check(text: &str) -> bool {
@@ -917,18 +924,11 @@ mod tests {
                 .as_object()
                 .map(|m| m.keys().cloned().collect())
                 .unwrap_or_default();
-            let keep = ["ipProtocol", "fromPort", "ipRanges", "cidrIp"];
             for k in keys.iter().map(String::as_str).chain(["absent"]) {
                 assert_eq!(
                     f.configuration.with_member(k, |m| m.cloned()),
                     s.configuration.get(k).cloned(),
                     "member {k} of {text}"
-                );
-                assert_eq!(
-                    f.configuration
-                        .with_member_fields(k, &keep, |m| m.map(|v| project(v, &keep))),
-                    s.configuration.get(k).map(|v| project(v, &keep)),
-                    "member {k} of {text}, projected"
                 );
             }
         }

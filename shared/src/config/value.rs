@@ -48,9 +48,9 @@ pub(crate) fn bool_of(v: &Value, key: &str) -> Option<bool> {
     v.get(key).and_then(truthy)
 }
 
-/// `v[key]` as an integer, accepting numeric strings.
-pub(crate) fn int_of(v: &Value, key: &str) -> Option<i64> {
-    match v.get(key)? {
+/// A member as an integer, accepting numeric strings.
+pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
         Value::Number(n) => n
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
@@ -207,8 +207,8 @@ mod tests {
         let v = json!({"a": "True", "b": false, "n": "22", "m": 22.0, "l": "x"});
         assert_eq!(bool_of(&v, "a"), Some(true));
         assert_eq!(bool_of(&v, "b"), Some(false));
-        assert_eq!(int_of(&v, "n"), Some(22));
-        assert_eq!(int_of(&v, "m"), Some(22));
+        assert_eq!(int(v.get("n")), Some(22));
+        assert_eq!(int(v.get("m")), Some(22));
         assert_eq!(list_of(&v, "l").len(), 1);
         assert!(list_of(&v, "zz").is_empty());
         assert_eq!(string(&v, &["zz", "n"]).as_deref(), Some("22"));
