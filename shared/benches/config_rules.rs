@@ -453,7 +453,7 @@ fn per_rule(rt: &tokio::runtime::Runtime, n: usize) {
 }
 
 /// Rounds of the Rust/Python comparison.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// Part 2's events: `n` security-group change events for restricted-ssh (seeded), one per line.
 fn write_sg_events(path: &std::path::Path, n: usize) {

@@ -8,20 +8,28 @@
 //! type `InvalidParameterValueException` and a message starting with it, as AWS Config names
 //! them.
 
-use lambda_runtime::Diagnostic;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use lambda_runtime::tower::{Layer, Service};
+use lambda_runtime::{Diagnostic, LambdaInvocation};
 use serde_json::{json, Value};
 use trailwarden::config::{
     evaluate_rule_event, ComplianceType, ConfigClient, ConfigError, ConfigRuleEvent,
     EvaluatorOptions, Report,
 };
 
-/// Evaluates one event and returns the summary, or the error as a Lambda diagnostic.
+/// Evaluates one event (its JSON text, as the Runtime API delivered it) and returns the
+/// summary, or the error as a Lambda diagnostic.
 pub async fn handle(
     client: &dyn ConfigClient,
     options: &EvaluatorOptions,
-    event: Value,
+    event: &[u8],
 ) -> Result<Value, Diagnostic> {
-    let result = match ConfigRuleEvent::from_owned(event) {
+    let parsed = std::str::from_utf8(event)
+        .map_err(|e| ConfigError::invalid("Config rule event", format!("not UTF-8 text: {e}")))
+        .and_then(ConfigRuleEvent::from_json);
+    let result = match parsed {
         Ok(event) => evaluate_rule_event(&event, client, options).await,
         Err(e) => Err(e),
     };
@@ -53,6 +61,65 @@ pub fn diagnostic(e: &ConfigError) -> Diagnostic {
     Diagnostic {
         error_type: code.to_string(),
         error_message: message,
+    }
+}
+
+/// The body of the invocation in progress, taken out of it by [`RawBodyLayer`] for the
+/// handler. The runtime would otherwise decode the whole event into a JSON tree (and the
+/// `invokingEvent` string into another) before the handler sees it; the handler reads the
+/// text once instead ([`ConfigRuleEvent::from_json`]).
+#[derive(Clone, Default)]
+pub struct RawBody(Arc<Mutex<Option<(String, bytes::Bytes)>>>);
+
+impl RawBody {
+    /// The body of the invocation `request_id` (once).
+    pub fn take(&self, request_id: &str) -> Option<bytes::Bytes> {
+        let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match slot.take() {
+            Some((id, body)) if id == request_id => Some(body),
+            other => {
+                *slot = other;
+                None
+            }
+        }
+    }
+}
+
+/// A runtime layer (it runs before the runtime decodes the event) that moves each
+/// invocation's body into a [`RawBody`] and leaves `null` in its place, which the handler
+/// receives as `LambdaEvent<()>`.
+pub struct RawBodyLayer(pub RawBody);
+
+impl<S> Layer<S> for RawBodyLayer {
+    type Service = RawBodyService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        RawBodyService {
+            inner,
+            slot: self.0.clone(),
+        }
+    }
+}
+
+/// The service of [`RawBodyLayer`].
+pub struct RawBodyService<S> {
+    inner: S,
+    slot: RawBody,
+}
+
+impl<S: Service<LambdaInvocation>> Service<LambdaInvocation> for RawBodyService<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut invocation: LambdaInvocation) -> Self::Future {
+        let body = std::mem::replace(&mut invocation.body, bytes::Bytes::from_static(b"null"));
+        *self.slot.0.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((invocation.context.request_id.clone(), body));
+        self.inner.call(invocation)
     }
 }
 
@@ -136,7 +203,7 @@ mod tests {
         let out = handle(
             &client,
             &EvaluatorOptions::default(),
-            event(r#"{"rule":"restricted-ssh"}"#),
+            event(r#"{"rule":"restricted-ssh"}"#).to_string().as_bytes(),
         )
         .await
         .unwrap();
@@ -161,7 +228,7 @@ mod tests {
         let err = handle(
             &client,
             &EvaluatorOptions::default(),
-            event(r#"{"blockedPort1":"ssh"}"#),
+            event(r#"{"blockedPort1":"ssh"}"#).to_string().as_bytes(),
         )
         .await
         .unwrap_err();
@@ -181,7 +248,7 @@ mod tests {
         let err = handle(
             &client,
             &EvaluatorOptions::default(),
-            json!({"invokingEvent": "{"}),
+            json!({"invokingEvent": "{"}).to_string().as_bytes(),
         )
         .await
         .unwrap_err();
@@ -195,18 +262,41 @@ mod tests {
 
     #[tokio::test]
     async fn events_modelled_by_aws_lambda_events_are_accepted() {
-        // The runtime hands us a Value; an event as aws_lambda_events models it (inner JSON as
-        // strings) must be understood the same way.
+        // An event as aws_lambda_events models it (inner JSON as strings) must be understood
+        // the same way.
         let typed: aws_lambda_events::event::config::ConfigEvent =
             serde_json::from_value(event(r#"{"rule":"restricted-ssh"}"#)).unwrap();
         let client = InMemoryConfigClient::new();
         let out = handle(
             &client,
             &EvaluatorOptions::default(),
-            serde_json::to_value(&typed).unwrap(),
+            serde_json::to_string(&typed).unwrap().as_bytes(),
         )
         .await
         .unwrap();
         assert_eq!(out["nonCompliant"], 1);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_is_not_text_is_an_error() {
+        let client = InMemoryConfigClient::new();
+        let err = handle(&client, &EvaluatorOptions::default(), b"{\"a\": \"\xff\"}")
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type, "InvalidEventException");
+        assert!(
+            err.error_message.contains("not UTF-8"),
+            "{}",
+            err.error_message
+        );
+    }
+
+    #[test]
+    fn the_raw_body_goes_to_its_own_invocation_once() {
+        let raw = RawBody::default();
+        *raw.0.lock().unwrap() = Some(("req-1".into(), bytes::Bytes::from_static(b"{}")));
+        assert_eq!(raw.take("req-2"), None);
+        assert_eq!(raw.take("req-1").as_deref(), Some(&b"{}"[..]));
+        assert_eq!(raw.take("req-1"), None);
     }
 }

@@ -2,16 +2,15 @@
 //! the rule is the `rule` rule parameter or the Config rule name). See the library for the
 //! handler.
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::Value;
+use config_rule_evaluator::{RawBody, RawBodyLayer};
+use lambda_runtime::{layers, service_fn, Diagnostic, Error, LambdaEvent, Runtime};
 use trailwarden::aws::config::AwsConfigClient;
 use trailwarden::config::EvaluatorOptions;
 use trailwarden::functions::CONFIG_RULE_EVALUATOR as SPEC;
 use trailwarden::telemetry;
 
-/// Every event is parsed into a JSON tree (two, with the `invokingEvent` string): mimalloc
-/// handles those many small allocations about twice as fast as the system allocator (see
-/// `shared/benches/config_rules.rs`).
+/// The evaluator allocates a few hundred small values per event; mimalloc handles them about
+/// twice as fast as the system allocator (see `shared/benches/config_rules.rs`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -22,8 +21,25 @@ async fn main() -> Result<(), Error> {
     let client = AwsConfigClient::from_env().await;
     let options = EvaluatorOptions::default();
     let (client, options) = (&client, &options);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        config_rule_evaluator::handle(client, options, event.payload).await
-    }))
-    .await
+    // The event's text reaches the handler as delivered (see `RawBody`); the runtime decodes
+    // only the `null` left in its place.
+    let raw = RawBody::default();
+    let handler = {
+        let raw = raw.clone();
+        service_fn(move |event: LambdaEvent<()>| {
+            let body = raw.take(&event.context.request_id);
+            async move {
+                let body = body.ok_or_else(|| Diagnostic {
+                    error_type: "InvalidEventException".into(),
+                    error_message: "InvalidEventException: the invocation has no event body".into(),
+                })?;
+                config_rule_evaluator::handle(client, options, &body).await
+            }
+        })
+    };
+    Runtime::new(handler)
+        .layer(layers::TracingLayer::new())
+        .layer(RawBodyLayer(raw))
+        .run()
+        .await
 }

@@ -85,9 +85,14 @@ impl Cidr {
 
 /// Whether a CIDR text is open to the whole internet; unparseable text is not.
 pub fn is_open_to_world(cidr: &str) -> bool {
-    cidr.parse::<Cidr>()
-        .map(|c| c.covers_all())
-        .unwrap_or(false)
+    // Only a /0 can be: look at the prefix before parsing the address.
+    match cidr.trim().split_once('/') {
+        Some((_, p)) if p.parse::<u8>() == Ok(0) => cidr
+            .parse::<Cidr>()
+            .map(|c| c.covers_all())
+            .unwrap_or(false),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +105,10 @@ mod tests {
         assert!(is_open_to_world("::/0"));
         assert!(is_open_to_world(" 15.0.0.0/0 "));
         assert!(!is_open_to_world("0.0.0.0/1"));
+        assert!(!is_open_to_world("0.0.0.0"));
+        assert!(!is_open_to_world("nonsense/0"));
+        assert!(!is_open_to_world("0.0.0.0/0/0"));
+        assert!(is_open_to_world("0.0.0.0/00"));
         assert!(!is_open_to_world("52.95.75.1/32"));
         assert!(!is_open_to_world("garbage"));
         assert!(!is_open_to_world("1.2.3.4/33"));
