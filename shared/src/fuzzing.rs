@@ -19,7 +19,8 @@
 //!   `{"Records":[...]}` file is walked record by record with the right count.
 //! * `digest`: parse → serialize → parse is stable; a parsed digest parses again from its gzip.
 //! * `config_item`: configuration items and Config rule events (both encodings) give the same
-//!   result from the borrowed and the owned paths; offline evaluation with every rule.
+//!   result from the borrowed and the owned paths, and from the one-pass reader and the JSON
+//!   tree; offline evaluation with every rule.
 //! * `events`: the first byte picks the parser: `S` SQS body (log-delivery, then the files it
 //!   would write: keys stay inside the trail layout), `C` Config rule event, `R` remediator
 //!   EventBridge event, `A` alerting event (S3 notification, EventBridge Object Created,
@@ -33,7 +34,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use crate::alerting::{decode_s3_key, filters::Engine, Alerting, AlertingConfig};
-use crate::config::{evaluate_document, list_rules, ConfigRuleEvent, ConfigurationItem};
+use crate::config::{
+    evaluate_document, list_rules, ConfigRuleEvent, ConfigurationItem, InvokingEvent,
+};
 use crate::delivery::{parse_messages, prepare_files, DeliveryConfig, Message};
 use crate::digest::{self, parse_digest, parse_digest_json, sha256_hex};
 use crate::filter::{cis, FilterPattern, FilterSet, MatchSet, Scratch};
@@ -41,6 +44,7 @@ use crate::gz::{self, GzError};
 use crate::layout::{check_account_id, check_region, TrailLocation};
 use crate::record::{parse_body, parse_ndjson};
 use crate::remediation::parse_event;
+use crate::rules::RuleExt;
 use crate::store::{MemoryStore, ObjectStore, Put};
 
 /// A target's body: takes the raw input, panics only on a bug.
@@ -389,6 +393,40 @@ pub fn config_item(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    // The one-pass reader (tried first) and the JSON-tree path give the same event or the same
+    // error.
+    match (
+        ConfigRuleEvent::from_json(text),
+        ConfigRuleEvent::from_json_tree(text),
+    ) {
+        (Ok(a), Ok(b)) => {
+            // Every item rule decides the same on both items, each time on a freshly read event
+            // (its configuration still text, so the rules read it as they do in the Lambda).
+            if let InvokingEvent::Change {
+                item: tree_item, ..
+            } = &b.invoking_event
+            {
+                for rule in crate::rules::all().iter().filter(|r| !r.is_account_rule()) {
+                    let Ok(params) = rule.parse_params(&Default::default()) else {
+                        continue;
+                    };
+                    let fresh = ConfigRuleEvent::from_json(text);
+                    if let Ok(InvokingEvent::Change { item, .. }) = fresh.map(|e| e.invoking_event)
+                    {
+                        assert_eq!(
+                            rule.evaluate(&item, &params),
+                            rule.evaluate(tree_item, &params),
+                            "{} decides differently on the one-pass item",
+                            rule.name()
+                        );
+                    }
+                }
+            }
+            assert_eq!(a, b, "one-pass reader and JSON tree disagree");
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("one-pass reader and JSON tree disagree: {a:?} vs {b:?}"),
+    }
     let Ok(v) = serde_json::from_str::<Value>(text) else {
         assert!(ConfigurationItem::from_json(text).is_err());
         assert!(ConfigRuleEvent::from_json(text).is_err());
