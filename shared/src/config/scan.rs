@@ -418,44 +418,23 @@ impl<'a> Reader<'a> {
     pub(crate) fn value(&mut self, depth: usize) -> Option<Value> {
         self.ws();
         match self.peek()? {
+            b'{' | b'[' if depth >= MAX_DEPTH => None,
             b'{' => {
-                if depth >= MAX_DEPTH {
-                    return None;
-                }
-                self.pos += 1;
                 let mut m = Map::new();
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.pos += 1;
-                    return Some(Value::Object(m));
-                }
-                loop {
-                    let k = self.string()?;
-                    self.eat(b':')?;
-                    let v = self.value(depth + 1)?;
+                self.object(|r, k| {
+                    let v = r.value(depth + 1)?;
                     m.insert(k.into_owned(), v);
-                    if !self.next_member(b'}')? {
-                        return Some(Value::Object(m));
-                    }
-                }
+                    Some(())
+                })?;
+                Some(Value::Object(m))
             }
             b'[' => {
-                if depth >= MAX_DEPTH {
-                    return None;
-                }
-                self.pos += 1;
                 let mut a = Vec::new();
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.pos += 1;
-                    return Some(Value::Array(a));
-                }
-                loop {
-                    a.push(self.value(depth + 1)?);
-                    if !self.next_member(b']')? {
-                        return Some(Value::Array(a));
-                    }
-                }
+                self.array(|r| {
+                    a.push(r.value(depth + 1)?);
+                    Some(())
+                })?;
+                Some(Value::Array(a))
             }
             b't' => self.literal(b"true").map(|()| Value::Bool(true)),
             b'f' => self.literal(b"false").map(|()| Value::Bool(false)),
@@ -473,6 +452,16 @@ impl<'a> Reader<'a> {
             return self.string().map(Some);
         }
         Some(value::scalar_text(&self.value(1)?).map(Cow::Owned))
+    }
+
+    /// A value after whitespace: the string if it is one (borrowed when it holds no escape),
+    /// else `None` with the value skipped.
+    pub(crate) fn string_or_skip(&mut self, depth: usize) -> Option<Option<Cow<'a, str>>> {
+        self.ws();
+        if self.at_quote() {
+            return self.string().map(Some);
+        }
+        self.skip(depth).map(|()| None)
     }
 
     /// Skips a value after whitespace, validating it as [`value`](Self::value) reads it: a
@@ -564,19 +553,8 @@ impl<'a> Reader<'a> {
     }
 
     /// An array after whitespace: `f(reader)` reads each element (or skips it).
-    pub(crate) fn array(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Some(());
-        }
-        loop {
-            f(self)?;
-            if !self.next_member(b']')? {
-                return Some(());
-            }
-        }
+    pub(crate) fn array(&mut self, f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.container(b'[', b']', f)
     }
 
     /// An object after whitespace: `f(reader, key)` reads each member's value (or skips it).
@@ -584,17 +562,29 @@ impl<'a> Reader<'a> {
         &mut self,
         mut f: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
+        self.container(b'{', b'}', |r| {
+            let k = r.string()?;
+            r.eat(b':')?;
+            f(r, k)
+        })
+    }
+
+    /// `open`, then `f` for each comma-separated entry, then `close`.
+    fn container(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut f: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(open)?;
         self.ws();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.pos += 1;
             return Some(());
         }
         loop {
-            let k = self.string()?;
-            self.eat(b':')?;
-            f(self, k)?;
-            if !self.next_member(b'}')? {
+            f(self)?;
+            if !self.next_member(close)? {
                 return Some(());
             }
         }
@@ -813,6 +803,42 @@ fn configuration_item(r: &mut Reader<'_>) -> Option<ConfigurationItem> {
         slots[i].as_ref()
     };
     ConfigurationItem::build_with(get, configuration, supplementary).ok()
+}
+
+/// Seeded mutations of a text for the tests that hold the reader to the decoded path: delete
+/// a character, insert a piece before it, or replace it with the piece (xorshift, so every run
+/// makes the same ones).
+#[cfg(test)]
+pub(crate) struct Mutator(u64);
+
+#[cfg(test)]
+impl Mutator {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+
+    /// One mutation of `base` (not empty) with one of `pieces`.
+    pub(crate) fn mutate(&mut self, base: &str, pieces: &[&str]) -> String {
+        let chars = base.char_indices().count();
+        let (at, c) = base
+            .char_indices()
+            .nth(self.below(chars))
+            .unwrap_or_default();
+        let end = at + c.len_utf8();
+        let piece = pieces[self.below(pieces.len())];
+        match self.below(3) {
+            0 => format!("{}{}", &base[..at], &base[end..]),
+            1 => format!("{}{piece}{}", &base[..at], &base[at..]),
+            _ => format!("{}{piece}{}", &base[..at], &base[end..]),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1068,25 +1094,11 @@ mod tests {
             "é",
             "\\\\u0041",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut mutator = Mutator::new(0x9e37_79b9_7f4a_7c15);
         let (mut taken, mut total) = (0, 0);
         for base in corpus().iter().filter(|t| rule_event(t).is_some()) {
-            let chars: Vec<(usize, char)> = base.char_indices().collect();
             for _ in 0..400 {
-                let (at, c) = chars[next(chars.len())];
-                let end = at + c.len_utf8();
-                let piece = PIECES[next(PIECES.len())];
-                let text = match next(3) {
-                    0 => format!("{}{}", &base[..at], &base[end..]),
-                    1 => format!("{}{piece}{}", &base[..at], &base[at..]),
-                    _ => format!("{}{piece}{}", &base[..at], &base[end..]),
-                };
+                let text = mutator.mutate(base, &PIECES);
                 total += 1;
                 taken += usize::from(check(&text));
             }

@@ -225,20 +225,14 @@ fn read_ranges<'a>(r: &mut Reader<'a>, keys: &[&str; 2]) -> Option<Vec<Option<Co
                 let mut found: [Option<Cow<'a, str>>; 2] = Default::default();
                 r.object(|r, k| {
                     match keys.iter().position(|key| *key == k.as_ref()) {
-                        Some(i) => {
-                            found[i] = match r.next_byte()? {
-                                b'"' | b'\\' => Some(r.string()?),
-                                _ => r.skip(5).map(|()| None)?,
-                            }
-                        }
+                        Some(i) => found[i] = r.string_or_skip(5)?,
                         None => r.skip(5)?,
                     }
                     Some(())
                 })?;
                 Some(found.into_iter().flatten().next())
             }
-            b'"' | b'\\' => r.string().map(Some),
-            _ => r.skip(4).map(|()| None),
+            _ => r.string_or_skip(4),
         }
     };
     match r.next_byte()? {
@@ -290,6 +284,7 @@ pub(crate) fn open_tcp_ports(item: &ConfigurationItem, ports: &[u16]) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::scan::Mutator;
     use serde_json::json;
 
     /// The permissions read from the text `text` of a member (plain and nested in a string
@@ -369,24 +364,11 @@ mod tests {
             "\"cidrIp\"",
             "\"ipRanges\":",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut mutator = Mutator::new(0x2545_f491_4f6c_dd1d);
         let mut taken = 0;
         for t in &texts {
-            let chars: Vec<(usize, char)> = t.char_indices().collect();
             for _ in 0..1500 {
-                let (at, c) = chars[next(chars.len())];
-                let piece = PIECES[next(PIECES.len())];
-                let m = match next(3) {
-                    0 => format!("{}{}", &t[..at], &t[at + c.len_utf8()..]),
-                    1 => format!("{}{piece}{}", &t[..at], &t[at..]),
-                    _ => format!("{}{piece}{}", &t[..at], &t[at + c.len_utf8()..]),
-                };
+                let m = mutator.mutate(t, &PIECES);
                 taken += same_as_decoded(&m);
             }
         }
