@@ -18,7 +18,7 @@
 //! cargo bench -p trailwarden-shared --bench filter_cis                 # 1,000,000 records
 //! cargo bench -p trailwarden-shared --bench filter_cis -- --jq         # + jq on the NDJSON
 //! cargo bench -p trailwarden-shared --bench filter_cis -- --records N --per-file N --seed S
-//!     --dir DIR --rounds R --generate-only --scan-only --span-hours H --no-ndjson
+//!     --dir DIR --rounds R --generate-only --scan-only [--only NAME] --span-hours H --no-ndjson
 //! ```
 
 use flate2::read::GzDecoder;
@@ -412,7 +412,11 @@ fn main() {
                     .collect(),
             ));
         }
+        let only: Option<String> = arg(&args, "--only");
         for (name, one) in &pats {
+            if only.as_ref().is_some_and(|o| o != name) {
+                continue;
+            }
             let t0 = thread_cpu();
             let mut n = 0;
             for _ in 0..3 {

@@ -120,6 +120,8 @@ pub(crate) struct Evaluator {
     /// Prefilters: (word, mask) pairs of eager conditions one of which must hold for the
     /// pattern to match (expressions have no negation). An empty range: no prefilter.
     need: Vec<(u32, u64)>,
+    /// Some condition is lazy (set by `build`).
+    any_lazy: bool,
 }
 
 /// A set of eager conditions at least one of which must be true for the expression to be true,
@@ -314,6 +316,7 @@ impl Evaluator {
         for t in &mut self.tables {
             t.build();
         }
+        self.any_lazy = self.conds.iter().any(|c| c.owner != NONE);
     }
 
     /// Evaluates every pattern on the record just scanned into `scratch` from `buf`; `hit(i)` is
@@ -347,8 +350,7 @@ impl Evaluator {
                 }
             }
         }
-        let any_lazy = self.conds.iter().any(|c| c.owner != NONE);
-        if any_lazy {
+        if self.any_lazy {
             scratch.lazy_known.clear();
             scratch.lazy_known.resize(words, 0);
             scratch.lazy_value.clear();

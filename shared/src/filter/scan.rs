@@ -29,8 +29,9 @@ pub(crate) enum Segment {
 #[derive(Debug, Clone)]
 struct Node {
     keys: Vec<(Box<[u8]>, u32)>,
-    /// (length, first 8 bytes) of each key, to reject most keys without a byte compare.
-    key_heads: Vec<(usize, u64)>,
+    /// (length, bytes 0..8, bytes 8..16) of each key, zero-padded: keys of up to 16 bytes are
+    /// told apart without a byte compare.
+    key_heads: Vec<(usize, u64, u64)>,
     /// Open-addressing index over `key_heads` (entry + 1; 0 = empty), power-of-two size.
     key_table: Vec<u32>,
     /// One bit per key (bit `key_hash >> 58`): most keys that are not wanted fail this test.
@@ -68,7 +69,7 @@ impl Node {
         let cap = (self.key_heads.len() * 4).next_power_of_two().max(16);
         self.key_table = vec![0; cap];
         self.key_bloom = 0;
-        for (i, &(len, head)) in self.key_heads.iter().enumerate() {
+        for (i, &(len, head, _)) in self.key_heads.iter().enumerate() {
             self.key_bloom |= 1 << (key_hash(len, head) >> 58);
             let mut h = (key_hash(len, head) as usize) & (cap - 1);
             while self.key_table[h] != 0 {
@@ -78,8 +79,10 @@ impl Node {
         }
     }
 
+    /// The child for the key of length `len` whose bytes 0..8 and 8..16 are `head` and `tail`
+    /// (zero-padded); `full` gives the whole key, read only for keys longer than 16 bytes.
     #[inline(always)]
-    fn lookup(&self, len: usize, head: u64, rest: &[u8]) -> u32 {
+    fn lookup<'k>(&self, len: usize, head: u64, tail: u64, full: impl Fn() -> &'k [u8]) -> u32 {
         let hash = key_hash(len, head);
         if self.key_bloom & (1 << (hash >> 58)) == 0 {
             return NONE;
@@ -92,9 +95,9 @@ impl Node {
                 return NONE;
             }
             let i = (e - 1) as usize;
-            if self.key_heads[i] == (len, head) {
+            if self.key_heads[i] == (len, head, tail) {
                 let (k, c) = &self.keys[i];
-                if len <= 8 || k[8..] == *rest {
+                if len <= 16 || k.get(16..) == full().get(16..) {
                     return *c;
                 }
             }
@@ -105,32 +108,22 @@ impl Node {
     /// `key_child` for a key without escapes at `b[start..end]`.
     #[inline(always)]
     fn key_child_at(&self, b: &[u8], start: usize, end: usize) -> u32 {
-        const MASK: [u64; 9] = [
-            0,
-            0xFF,
-            0xFFFF,
-            0xFF_FFFF,
-            0xFFFF_FFFF,
-            0xFF_FFFF_FFFF,
-            0xFFFF_FFFF_FFFF,
-            0xFF_FFFF_FFFF_FFFF,
-            u64::MAX,
-        ];
         let len = end - start;
-        let head = match b.get(start..start + 8) {
-            Some(h) => {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(h);
-                u64::from_le_bytes(w) & MASK[len.min(8)]
+        let (head, tail) = match b.get(start..).and_then(<[u8]>::first_chunk::<16>) {
+            Some(w) => {
+                let v = u128::from_le_bytes(*w);
+                let (mh, mt) = KEY_MASKS[len.min(16)];
+                (v as u64 & mh, (v >> 64) as u64 & mt)
             }
-            None => head8(&b[start..end]),
+            None => key_words(b.get(start..end).unwrap_or(&[])),
         };
-        self.lookup(len, head, b.get(start + 8..end).unwrap_or(&[]))
+        self.lookup(len, head, tail, || b.get(start..end).unwrap_or(&[]))
     }
 
     #[inline]
     fn key_child(&self, key: &[u8]) -> u32 {
-        self.lookup(key.len(), head8(key), key.get(8..).unwrap_or(&[]))
+        let (head, tail) = key_words(key);
+        self.lookup(key.len(), head, tail, || key)
     }
 
     #[inline]
@@ -150,24 +143,37 @@ fn key_hash(len: usize, head: u64) -> u64 {
     (head ^ (len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xD6E8_FEB8_6659_FD93)
 }
 
-/// The first 8 bytes of `k` (zero-padded) as an integer.
+/// Bytes 0..8 and 8..16 of `k` as little-endian integers (zero-padded).
 #[inline]
-fn head8(k: &[u8]) -> u64 {
-    match k.get(..8) {
-        Some(h) => {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(h);
-            u64::from_le_bytes(w)
-        }
-        None => {
-            let mut w = 0u64;
-            for (i, &c) in k.iter().enumerate() {
-                w |= (c as u64) << (8 * i);
-            }
-            w
-        }
-    }
+fn key_words(k: &[u8]) -> (u64, u64) {
+    let mut w = [0u8; 16];
+    let n = k.len().min(16);
+    w[..n].copy_from_slice(&k[..n]);
+    let v = u128::from_le_bytes(w);
+    (v as u64, (v >> 64) as u64)
 }
+
+/// `KEY_MASKS[n]`: masks of the first `n` bytes (of 16) as two words.
+const KEY_MASKS: [(u64, u64); 17] = {
+    let mut t = [(0u64, 0u64); 17];
+    let mut n = 1;
+    while n <= 16 {
+        t[n] = if n >= 8 {
+            (
+                u64::MAX,
+                if n == 16 {
+                    u64::MAX
+                } else {
+                    (1u64 << (8 * (n - 8))) - 1
+                },
+            )
+        } else {
+            ((1u64 << (8 * n)) - 1, 0)
+        };
+        n += 1;
+    }
+    t
+};
 
 /// A trie of selector paths; each path's end node is a numbered slot.
 #[derive(Debug, Clone)]
@@ -213,7 +219,8 @@ impl Plan {
                 match seg {
                     Segment::Key(k) => {
                         self.nodes[n].keys.push((k.clone().into_boxed_slice(), id));
-                        self.nodes[n].key_heads.push((k.len(), head8(k)));
+                        let (head, tail) = key_words(k);
+                        self.nodes[n].key_heads.push((k.len(), head, tail));
                         self.nodes[n].rebuild_key_table();
                     }
                     Segment::Index(i) => self.nodes[n].indices.push((*i, id)),
@@ -960,6 +967,24 @@ impl Scanner<'_, '_> {
                     let end = skip_container(b, i).ok_or(())?;
                     self.s.spans[child as usize] = (self.s.scan, i, end);
                     i = end;
+                } else if b.get(i) == Some(&b'"') {
+                    // A string (the common case: `eventName`, `errorCode`): its end from the
+                    // quote window, no trip through `value`.
+                    if plan.lazy && nid == 0 {
+                        self.s.spans[child as usize].0 = 0;
+                    }
+                    let (end, esc) = win.string_end(b, i + 1, load).ok_or(())?;
+                    if cnode.slot != NONE {
+                        if esc {
+                            let us = self.s.unesc.len();
+                            unescape(&b[i + 1..end], &mut self.s.unesc)?;
+                            let ue = self.s.unesc.len();
+                            self.push_entry(cnode.slot, Kind::StrUnescaped, us, ue);
+                        } else {
+                            self.push_entry(cnode.slot, Kind::Str, i + 1, end);
+                        }
+                    }
+                    i = end + 1;
                 } else {
                     if plan.lazy && nid == 0 {
                         self.s.spans[child as usize].0 = 0;
@@ -1254,6 +1279,57 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    /// Keys are told apart by length and their first 16 bytes, then the rest: keys sharing
+    /// those, keys one byte longer or shorter, and keys near the end of the buffer (fewer than
+    /// 16 bytes left to read) each find their own slot and no other.
+    #[test]
+    fn key_lookup_tells_similar_keys_apart() {
+        let wanted = [
+            "a",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefghijklmno",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnopr",
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+            "abcdefghijklmnopqrstuvwxyz0123456788",
+            "bbcdefghijklmnop",
+            "eventName",
+            "additionalEventData",
+        ];
+        let mut p = Plan::default();
+        let slots: Vec<u32> = wanted.iter().map(|k| p.add_path(&[key(k)])).collect();
+        let mut probes: Vec<String> = Vec::new();
+        for k in wanted {
+            probes.push(k.to_string());
+            probes.push(format!("{k}x"));
+            probes.push(k[..k.len() - 1].to_string());
+            let mut last = k.as_bytes().to_vec();
+            if let Some(c) = last.last_mut() {
+                *c ^= 1;
+            }
+            probes.push(String::from_utf8(last).unwrap());
+        }
+        for probe in &probes {
+            for msg in [
+                format!(r#"{{"{probe}":"v"}}"#),
+                format!(r#"{{"{probe}":"v","zzzzzzzzzzzzzzzzzzzzzzzz":0}}"#),
+            ] {
+                for (k, &slot) in wanted.iter().zip(&slots) {
+                    let want: Vec<String> = if k == probe {
+                        vec!["s:v".into()]
+                    } else {
+                        vec![]
+                    };
+                    assert_eq!(collect(&p, &msg, slot), Some(want), "{msg} slot of {k}");
+                }
+            }
+        }
     }
 
     #[test]
