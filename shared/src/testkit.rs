@@ -3,6 +3,8 @@
 //! catch. Used by the tamper-matrix tests (in memory and against the emulator with the AWS CLI
 //! beside ours) and by the benchmarks.
 
+pub mod runtime_api;
+
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};

@@ -3,20 +3,16 @@
 //! per [`RuntimeApi::invoke`] to whichever process asks for the next invocation, and reports the
 //! function's response, its error, or its death.
 
-use std::io::{BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-enum Msg {
-    Next(TcpStream),
-    Response(Vec<u8>),
-    Error(Vec<u8>),
-}
+use trailwarden::testkit::runtime_api::{
+    answer_next, function_command, serve_connection, RuntimeMsg as Msg,
+};
 
 /// How one invocation ended.
 #[derive(Debug)]
@@ -42,7 +38,7 @@ pub struct RuntimeApi {
 impl RuntimeApi {
     pub fn start() -> RuntimeApi {
         let (tx, rx) = mpsc::channel();
-        let server = crate::proxy::Server::start(move |c| serve(c, tx.clone()));
+        let server = crate::proxy::Server::start(move |c| serve_connection(c, tx.clone()));
         RuntimeApi {
             addr: SocketAddr::from(([127, 0, 0, 1], server.port)),
             rx,
@@ -73,17 +69,7 @@ impl RuntimeApi {
             }
             None => (Stdio::null(), Stdio::inherit()),
         };
-        let name = bin
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Command::new(bin)
-            .env("AWS_LAMBDA_RUNTIME_API", self.addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+        function_command(bin, self.addr, "test")
             .envs(env.iter().cloned())
             .stdin(Stdio::null())
             .stdout(out)
@@ -110,30 +96,10 @@ impl RuntimeApi {
                 Ok(Msg::Next(mut s)) if !served => {
                     self.requests += 1;
                     served = true;
-                    let deadline_ms = (std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .as_millis()
-                        + 900_000)
-                        .to_string();
-                    respond(
+                    answer_next(
                         &mut s,
-                        "200 OK",
-                        &[
-                            (
-                                "Lambda-Runtime-Aws-Request-Id",
-                                format!("test-request-{}", self.requests),
-                            ),
-                            ("Lambda-Runtime-Deadline-Ms", deadline_ms),
-                            (
-                                "Lambda-Runtime-Invoked-Function-Arn",
-                                "arn:aws:lambda:us-east-1:123456789012:function:test".into(),
-                            ),
-                            (
-                                "Lambda-Runtime-Trace-Id",
-                                "Root=1-00000000-000000000000000000000000".into(),
-                            ),
-                        ],
+                        &format!("test-request-{}", self.requests),
+                        "test",
                         &body,
                     );
                 }
@@ -169,50 +135,4 @@ pub fn function_binary(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::repo_root().join("target"));
     target.join("debug").join(name)
-}
-
-fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let _ = s.write_all(out.as_bytes());
-    let _ = s.write_all(body);
-    let _ = s.flush();
-}
-
-fn serve(conn: TcpStream, tx: mpsc::Sender<Msg>) {
-    let Ok(read_half) = conn.try_clone() else {
-        return;
-    };
-    let mut r = BufReader::new(read_half);
-    let mut w = conn;
-    // The function keeps its connection open between requests; an empty request line is EOF.
-    while let Ok(crate::proxy::Request {
-        method,
-        target: path,
-        body,
-        ..
-    }) = crate::proxy::read_request(&mut r)
-    {
-        if method.is_empty() {
-            return;
-        }
-        if method == "GET" && path.ends_with("/invocation/next") {
-            let Ok(c) = w.try_clone() else { return };
-            let _ = tx.send(Msg::Next(c));
-            continue;
-        }
-        let msg = if path.ends_with("/response") {
-            Msg::Response(body)
-        } else {
-            Msg::Error(body)
-        };
-        let _ = tx.send(msg);
-        respond(&mut w, "202 Accepted", &[], b"{}");
-    }
 }

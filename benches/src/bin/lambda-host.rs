@@ -7,76 +7,13 @@
 //! its stdout. The function's own stdout (JSON logs, EMF documents: what Lambda would send to
 //! CloudWatch) goes to the host's stderr.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::Command;
+use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-enum Msg {
-    Next(TcpStream),
-    Response(Vec<u8>, bool),
-}
-
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
-    let mut line = String::new();
-    if r.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let path = parts.next()?.to_string();
-    let mut len = 0usize;
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                len = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).ok()?;
-    Some((method, path, body))
-}
-
-fn respond(s: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let _ = s.write_all(out.as_bytes());
-    let _ = s.write_all(body);
-    let _ = s.flush();
-}
-
-fn serve(conn: TcpStream, tx: mpsc::Sender<Msg>) {
-    let Ok(read_half) = conn.try_clone() else {
-        return;
-    };
-    let mut r = BufReader::new(read_half);
-    let mut w = conn;
-    while let Some((method, path, body)) = read_request(&mut r) {
-        if method == "GET" && path.ends_with("/invocation/next") {
-            let Ok(c) = w.try_clone() else { return };
-            let _ = tx.send(Msg::Next(c));
-            // The answer is written by the main thread; wait for the next request on this connection.
-            continue;
-        }
-        let ok = path.ends_with("/response");
-        let _ = tx.send(Msg::Response(body, ok));
-        respond(&mut w, "202 Accepted", &[], b"{}");
-    }
-}
+use trailwarden::testkit::runtime_api::{
+    answer_next, function_command, function_name, serve_connection, RuntimeMsg,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -91,21 +28,13 @@ fn main() {
     std::thread::spawn(move || {
         for c in listener.incoming().flatten() {
             let tx = tx.clone();
-            std::thread::spawn(move || serve(c, tx));
+            std::thread::spawn(move || serve_connection(c, tx));
         }
     });
-    let name = std::path::Path::new(&args[1])
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut cmd = Command::new(&args[1]);
+    let bin = std::path::Path::new(&args[1]);
+    let name = function_name(bin);
+    let mut cmd = function_command(bin, addr, "bench");
     cmd.stdout(std::process::Stdio::from(std::io::stderr()))
-        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", &name)
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
         .env("RUST_LOG", "warn");
     for kv in &args[3..] {
         if let Some((k, v)) = kv.split_once('=') {
@@ -125,38 +54,20 @@ fn main() {
     let mut invoked_at = Instant::now();
     while let Ok(m) = rx.recv_timeout(deadline) {
         match m {
-            Msg::Next(mut s) if !served => {
+            RuntimeMsg::Next(mut s) if !served => {
                 cold_start = Some(started.elapsed());
                 served = true;
                 invoked_at = Instant::now();
-                let deadline_ms = (std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_millis()
-                    + 900_000)
-                    .to_string();
-                respond(
-                    &mut s,
-                    "200 OK",
-                    &[
-                        ("Lambda-Runtime-Aws-Request-Id", "bench-request-1".into()),
-                        ("Lambda-Runtime-Deadline-Ms", deadline_ms),
-                        (
-                            "Lambda-Runtime-Invoked-Function-Arn",
-                            format!("arn:aws:lambda:us-east-1:123456789012:function:{name}"),
-                        ),
-                        (
-                            "Lambda-Runtime-Trace-Id",
-                            "Root=1-00000000-000000000000000000000000".into(),
-                        ),
-                    ],
-                    &event,
-                );
+                answer_next(&mut s, "bench-request-1", &name, &event);
             }
-            Msg::Next(_) => break,
-            Msg::Response(body, ok) => {
+            RuntimeMsg::Next(_) => break,
+            RuntimeMsg::Response(body) => {
                 handler = Some(invoked_at.elapsed());
-                response = Some((String::from_utf8_lossy(&body).into_owned(), ok));
+                response = Some((String::from_utf8_lossy(&body).into_owned(), true));
+            }
+            RuntimeMsg::Error(body) => {
+                handler = Some(invoked_at.elapsed());
+                response = Some((String::from_utf8_lossy(&body).into_owned(), false));
                 if !served {
                     break; // init error
                 }
