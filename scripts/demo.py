@@ -15,24 +15,22 @@
    delivered files, config-rule-evaluator finds both resources non-compliant, remediator fixes
    them and reports who opened them; the rules then find them compliant.
 """
-import base64
 import datetime as dt
 import glob
 import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import demo_compliance  # noqa: E402
+from localnet import free_port, wait_port  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KIT = os.environ.get("TRAILWARDEN_KIT", os.path.join(ROOT, "..", "shared"))
@@ -47,14 +45,6 @@ TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/trailwarden"
 
 def step(title):
     print(f"\n=== {title}", flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():
@@ -106,12 +96,7 @@ def main():
         [os.path.join(VENV_BIN, "cargo-lambda"), "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(port)],
         cwd=ROOT, env=env, stdout=WATCH_LOG, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        for _ in range(600):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_port(port, seconds=600)
         run(s3, sqs, kms, sns, queue, inbox, topic, key_id, port, events)
         compliance(session, sqs, inbox, port, opened)
     finally:

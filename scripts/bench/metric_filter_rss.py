@@ -10,25 +10,18 @@ Usage: metric_filter_rss.py LOGFILE.json.gz   (CARGO_TARGET_DIR and MOTO_SERVER 
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import boto3
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from localnet import start_moto  # noqa: E402
 
 TARGET = os.environ["CARGO_TARGET_DIR"]
 BUCKET = "bench-trail"
 KEY = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_benchRSS00000001.json.gz"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def main():
@@ -38,16 +31,8 @@ def main():
     records = len(json.loads(plain)["Records"])
     if len(plain) < 50_000_000:
         sys.exit(f"{path}: {len(plain)} bytes uncompressed, want at least 50 MB")
-    port = free_port()
-    moto = subprocess.Popen([os.environ["MOTO_SERVER"], "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto, port = start_moto()
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         endpoint = f"http://127.0.0.1:{port}"
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                           aws_access_key_id="test", aws_secret_access_key="test")

@@ -16,7 +16,6 @@ Each measurement is the median of REPEAT runs, all in one run of this script.
 import json
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,9 @@ import tempfile
 import time
 
 import boto3
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from localnet import start_moto  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KIT = os.environ.get("TRAILWARDEN_KIT", os.path.join(ROOT, "..", "shared"))
@@ -37,24 +39,6 @@ CONCURRENCY = os.environ.get("CONCURRENCY", "")
 # 12 log files each. SETUPS: which servers to run against (default all four).
 HOURS = int(os.environ.get("HOURS", "24"))
 SETUPS = os.environ.get("SETUPS", "moto,moto+latency,static,static+latency").split(",")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port):
-    for _ in range(300):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    sys.exit(f"nothing listening on {port}")
 
 
 def timed(cmd, env):
@@ -103,8 +87,7 @@ def main():
     subprocess.run([os.path.join(VENV_BIN, "python"), os.path.join(KIT, "bench/gen_chain.py"), "--out", chain, "--hours", str(HOURS)], check=True, stdout=subprocess.DEVNULL)
     args = open(os.path.join(chain, "validate-logs-args.txt")).read().split()
     bucket_dir = os.path.join(chain, "ct-bucket")
-    moto_port = free_port()
-    moto = subprocess.Popen([os.environ["MOTO_SERVER"], "-H", "127.0.0.1", "-p", str(moto_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto, moto_port = start_moto()
     servers = [moto]
     try:
         static, static_port = native("s3-static", chain)
@@ -113,7 +96,6 @@ def main():
         servers.append(proxy)
         sproxy, sproxy_port = native("latency-proxy", str(static_port), str(DELAY_MS))
         servers.append(sproxy)
-        wait_port(moto_port)
         n = upload(f"http://127.0.0.1:{moto_port}", bucket_dir)
         print(f"uploaded {n} objects to moto_server; s3-static serves the same directory", flush=True)
         keys = os.path.join(chain, "ListPublicKeys.json")
