@@ -704,27 +704,17 @@ impl Scanner<'_, '_> {
         match c {
             b'"' => {
                 let (start, end, esc) = self.string()?;
-                let mut unesc: Option<(usize, usize)> = None;
+                let mut span: Option<(Kind, usize, usize)> = None;
                 for k in set {
-                    let node = &plan.nodes[self.s.stack[k] as usize];
-                    if node.slot == NONE {
+                    let slot = plan.nodes[self.s.stack[k] as usize].slot;
+                    if slot == NONE {
                         continue;
                     }
-                    if esc {
-                        let (us, ue) = match unesc {
-                            Some(r) => r,
-                            None => {
-                                let us = self.s.unesc.len();
-                                unescape(&self.b[start..end], &mut self.s.unesc)?;
-                                let r = (us, self.s.unesc.len());
-                                unesc = Some(r);
-                                r
-                            }
-                        };
-                        self.push_entry(node.slot, Kind::StrUnescaped, us, ue);
-                    } else {
-                        self.push_entry(node.slot, Kind::Str, start, end);
-                    }
+                    let (kind, s, e) = match span {
+                        Some(x) => x,
+                        None => *span.insert(self.string_content(start, end, esc)?),
+                    };
+                    self.push_entry(slot, kind, s, e);
                 }
                 Ok(())
             }
@@ -975,14 +965,8 @@ impl Scanner<'_, '_> {
                     }
                     let (end, esc) = win.string_end(b, i + 1, load).ok_or(())?;
                     if cnode.slot != NONE {
-                        if esc {
-                            let us = self.s.unesc.len();
-                            unescape(&b[i + 1..end], &mut self.s.unesc)?;
-                            let ue = self.s.unesc.len();
-                            self.push_entry(cnode.slot, Kind::StrUnescaped, us, ue);
-                        } else {
-                            self.push_entry(cnode.slot, Kind::Str, i + 1, end);
-                        }
+                        let (kind, s, e) = self.string_content(i + 1, end, esc)?;
+                        self.push_entry(cnode.slot, kind, s, e);
                     }
                     i = end + 1;
                 } else {
@@ -1133,6 +1117,17 @@ impl Scanner<'_, '_> {
                 _ => return Err(()),
             }
         }
+    }
+
+    /// How to record the string content `b[start..end]`: as it is, or (`esc`) unescaped into
+    /// `Scratch::unesc`.
+    fn string_content(&mut self, start: usize, end: usize, esc: bool) -> R<(Kind, usize, usize)> {
+        if !esc {
+            return Ok((Kind::Str, start, end));
+        }
+        let us = self.s.unesc.len();
+        unescape(&self.b[start..end], &mut self.s.unesc)?;
+        Ok((Kind::StrUnescaped, us, self.s.unesc.len()))
     }
 
     /// At an opening quote: returns (content start, content end, has escapes), cursor after the
