@@ -938,7 +938,15 @@ impl Scanner<'_, '_> {
             }
             if child == NONE {
                 match b.get(i) {
-                    Some(b'"') => i = win.string_end(b, i + 1, load).ok_or(())?.0 + 1,
+                    Some(b'"') => {
+                        let (end, esc) = win.string_end(b, i + 1, load).ok_or(())?;
+                        if esc {
+                            // Checked like a wanted string's (which is unescaped), so that
+                            // whether the object is valid does not depend on what is wanted.
+                            self.check_escapes(i + 1, end)?;
+                        }
+                        i = end + 1;
+                    }
                     Some(b'{' | b'[') => i = skip_container(b, i).ok_or(())?,
                     _ => {
                         self.i = i;
@@ -973,12 +981,20 @@ impl Scanner<'_, '_> {
                     if plan.lazy && nid == 0 {
                         self.s.spans[child as usize].0 = 0;
                     }
+                    // A root member's object that a lazy plan would defer: malformed JSON inside
+                    // it (past the structural skip) records nothing more, as in `materialize`,
+                    // so a pattern alone and the same pattern in a set give the same answer.
+                    let tolerant = nid == 0 && b.get(i) == Some(&b'{') && cnode.wants_object();
                     self.i = i;
                     let top = self.s.stack.len();
                     self.s.stack.push(child);
-                    self.value(top..top + 1)?;
+                    let walked = self.value(top..top + 1);
                     self.s.stack.truncate(top);
-                    i = self.i;
+                    i = match walked {
+                        Ok(()) => self.i,
+                        Err(()) if tolerant => skip_container(b, i).ok_or(())?,
+                        Err(()) => return Err(()),
+                    };
                 }
                 let e1 = self.s.entries.len();
                 let seen = self.s.seen.get(child as usize).copied().ok_or(())?;
@@ -1117,6 +1133,15 @@ impl Scanner<'_, '_> {
                 _ => return Err(()),
             }
         }
+    }
+
+    /// Checks the escapes of the string content `b[start..end]` (unescaped into the scratch
+    /// buffer, which is then cut back).
+    fn check_escapes(&mut self, start: usize, end: usize) -> R<()> {
+        let mark = self.s.unesc.len();
+        let r = unescape(&self.b[start..end], &mut self.s.unesc);
+        self.s.unesc.truncate(mark);
+        r
     }
 
     /// How to record the string content `b[start..end]`: as it is, or (`esc`) unescaped into
@@ -1378,10 +1403,32 @@ mod tests {
             "{\"a\":tru}",
             "{\"b\":{\"c\":[}",
             "{\"a\":\"\\q\"}",
+            "{\"b\":\"\\q\"}",
+            "{\"b\":\"x\\u12\"}",
             "{\"a\" 1}",
         ] {
             assert!(collect(&p, bad, a).is_none(), "{bad}");
         }
+    }
+
+    /// Malformed JSON inside a root member's object that the plan walks (past the structural
+    /// skip) records nothing more, as the lazy plans of a FilterSet do: the record stays valid
+    /// and what was read before the error counts.
+    #[test]
+    fn nested_errors_record_what_was_read() {
+        let mut p = Plan::default();
+        let t = p.add_path(&[key("u"), key("t")]);
+        let a = p.add_path(&[key("a")]);
+        for msg in [
+            r#"{"u":{"t":"R","x":tru},"a":1}"#,
+            r#"{"u":{"t":"R","x":"\q"},"a":1}"#,
+            r#"{"u":{"t":"R","x":[1 2]},"a":1}"#,
+        ] {
+            assert_eq!(collect(&p, msg, t), Some(vec!["s:R".to_string()]), "{msg}");
+            assert_eq!(collect(&p, msg, a), Some(vec!["n:1".to_string()]), "{msg}");
+        }
+        // Unbalanced brackets are still an error of the record.
+        assert_eq!(collect(&p, r#"{"u":{"t":"R","x":{},"a":1}"#, a), None);
     }
 
     #[test]
