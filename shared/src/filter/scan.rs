@@ -153,23 +153,17 @@ fn key_words(k: &[u8]) -> (u64, u64) {
     (v as u64, (v >> 64) as u64)
 }
 
-/// `KEY_MASKS[n]`: masks of the first `n` bytes (of 16) as two words.
+/// `KEY_MASKS[n]`: the mask of the first `n` bytes of 16, as two words (see [`key_words`]).
 const KEY_MASKS: [(u64, u64); 17] = {
     let mut t = [(0u64, 0u64); 17];
     let mut n = 1;
     while n <= 16 {
-        t[n] = if n >= 8 {
-            (
-                u64::MAX,
-                if n == 16 {
-                    u64::MAX
-                } else {
-                    (1u64 << (8 * (n - 8))) - 1
-                },
-            )
+        let m = if n == 16 {
+            u128::MAX
         } else {
-            ((1u64 << (8 * n)) - 1, 0)
+            (1u128 << (8 * n)) - 1
         };
+        t[n] = (m as u64, (m >> 64) as u64);
         n += 1;
     }
     t
@@ -958,43 +952,43 @@ impl Scanner<'_, '_> {
                 i = skip_ws(b, i);
                 let e0 = self.s.entries.len();
                 let cnode = &plan.nodes[child as usize];
-                if plan.lazy && nid == 0 && b.get(i) == Some(&b'{') && cnode.wants_object() {
+                // A root member's object that the patterns look into: a lazy plan defers it,
+                // a plan that walks it now reads it as `materialize` would (malformed JSON
+                // inside, past the structural skip, records nothing more), so a pattern alone
+                // and the same pattern in a set give the same answer.
+                let root_object = nid == 0 && b.get(i) == Some(&b'{') && cnode.wants_object();
+                if plan.lazy && root_object {
                     if cnode.slot != NONE {
                         self.push_entry(cnode.slot, Kind::Object, 0, 0);
                     }
                     let end = skip_container(b, i).ok_or(())?;
                     self.s.spans[child as usize] = (self.s.scan, i, end);
                     i = end;
-                } else if b.get(i) == Some(&b'"') {
-                    // A string (the common case: `eventName`, `errorCode`): its end from the
-                    // quote window, no trip through `value`.
-                    if plan.lazy && nid == 0 {
-                        self.s.spans[child as usize].0 = 0;
-                    }
-                    let (end, esc) = win.string_end(b, i + 1, load).ok_or(())?;
-                    if cnode.slot != NONE {
-                        let (kind, s, e) = self.string_content(i + 1, end, esc)?;
-                        self.push_entry(cnode.slot, kind, s, e);
-                    }
-                    i = end + 1;
                 } else {
                     if plan.lazy && nid == 0 {
                         self.s.spans[child as usize].0 = 0;
                     }
-                    // A root member's object that a lazy plan would defer: malformed JSON inside
-                    // it (past the structural skip) records nothing more, as in `materialize`,
-                    // so a pattern alone and the same pattern in a set give the same answer.
-                    let tolerant = nid == 0 && b.get(i) == Some(&b'{') && cnode.wants_object();
-                    self.i = i;
-                    let top = self.s.stack.len();
-                    self.s.stack.push(child);
-                    let walked = self.value(top..top + 1);
-                    self.s.stack.truncate(top);
-                    i = match walked {
-                        Ok(()) => self.i,
-                        Err(()) if tolerant => skip_container(b, i).ok_or(())?,
-                        Err(()) => return Err(()),
-                    };
+                    if b.get(i) == Some(&b'"') {
+                        // A string (the common case: `eventName`, `errorCode`): its end from
+                        // the quote window, no trip through `value`.
+                        let (end, esc) = win.string_end(b, i + 1, load).ok_or(())?;
+                        if cnode.slot != NONE {
+                            let (kind, s, e) = self.string_content(i + 1, end, esc)?;
+                            self.push_entry(cnode.slot, kind, s, e);
+                        }
+                        i = end + 1;
+                    } else {
+                        self.i = i;
+                        let top = self.s.stack.len();
+                        self.s.stack.push(child);
+                        let walked = self.value(top..top + 1);
+                        self.s.stack.truncate(top);
+                        i = match walked {
+                            Ok(()) => self.i,
+                            Err(()) if root_object => skip_container(b, i).ok_or(())?,
+                            Err(()) => return Err(()),
+                        };
+                    }
                 }
                 let e1 = self.s.entries.len();
                 let seen = self.s.seen.get(child as usize).copied().ok_or(())?;
