@@ -3,6 +3,7 @@
 //! catch. Used by the tamper-matrix tests (in memory and against the emulator with the AWS CLI
 //! beside ours) and by the benchmarks.
 
+pub mod http;
 pub mod runtime_api;
 
 use std::collections::HashMap;

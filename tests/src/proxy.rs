@@ -190,7 +190,7 @@ impl Drop for Server {
     }
 }
 
-pub(crate) use trailwarden::testkit::runtime_api::{header, read_request, Request};
+pub(crate) use trailwarden::testkit::http::{header, read_request, Request};
 
 fn operation(req: &Request) -> String {
     if let Some(t) = header(&req.headers, "x-amz-target") {

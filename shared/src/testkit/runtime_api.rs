@@ -1,79 +1,19 @@
 //! The pieces of a local Lambda Runtime API shared by the integration tests
 //! (`tests/src/runtime_api.rs`: kill a function mid-invocation, restart it) and the benchmark host
-//! (`benches/src/bin/lambda-host.rs`: cold start, handler time, peak RSS). Blocking HTTP/1.1, one
-//! request at a time per connection, `Content-Length` bodies: what `lambda_runtime` sends.
+//! (`benches/src/bin/lambda-host.rs`: cold start, handler time, peak RSS), over the blocking
+//! HTTP/1.1 of [`super::http`]: what `lambda_runtime` sends.
 //!
 //! The caller owns the listener (on 127.0.0.1) and hands each connection to [`serve_connection`],
 //! which forwards what the function asks or reports as a [`RuntimeMsg`]. The caller answers a
 //! [`RuntimeMsg::Next`] with [`answer_next`] when it wants the function to run an event.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::BufReader;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
 
-/// One HTTP request as read by [`read_request`].
-pub struct Request {
-    pub method: String,
-    pub target: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-/// Reads one request. At the end of the stream the method is empty.
-pub fn read_request(r: &mut BufReader<TcpStream>) -> std::io::Result<Request> {
-    let mut line = String::new();
-    r.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let target = parts.next().unwrap_or("/").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let len = header(&headers, "content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body)?;
-    Ok(Request {
-        method,
-        target,
-        headers,
-        body,
-    })
-}
-
-/// The value of header `name` (case-insensitive).
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-/// Writes a JSON response (`status`: code and reason, e.g. `202 Accepted`) with extra headers.
-/// A failed write is the function's problem (it went away), not the server's: it is ignored.
-pub fn respond(conn: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) {
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: application/json\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let _ = conn.write_all(out.as_bytes());
-    let _ = conn.write_all(body);
-    let _ = conn.flush();
-}
+use super::http::{read_request, respond};
 
 /// What a function process asked for or reported.
 pub enum RuntimeMsg {
@@ -164,7 +104,9 @@ pub fn function_name(bin: &Path) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::http::header;
     use super::*;
+    use std::io::{BufRead, Read, Write};
     use std::net::TcpListener;
 
     /// A client speaking the Runtime API's three requests gets each one forwarded, the POSTs
